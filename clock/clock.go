@@ -1,0 +1,49 @@
+// Package clock is the only place in quorumlock that reads time.
+//
+// [Real] uses Go's monotonic clock readings, so elapsed times measured with
+// [Clock.Since] on a value taken from [Clock.Now] are immune to wall-clock
+// steps on the client. [Fake] is a deterministic clock for tests. [Drift] and
+// [Validity] hold the Redlock validity arithmetic.
+package clock
+
+import "time"
+
+// A Clock tells time and makes timers. Implementations must be safe for
+// concurrent use.
+type Clock interface {
+	// Now returns the current time. Real clocks include a monotonic reading.
+	Now() time.Time
+	// Since returns the time elapsed since t.
+	Since(t time.Time) time.Duration
+	// NewTimer returns a Timer that sends the current time on its channel
+	// once d has elapsed.
+	NewTimer(d time.Duration) Timer
+}
+
+// A Timer is a single event, as [time.Timer].
+type Timer interface {
+	// C returns the channel on which the time is delivered.
+	C() <-chan time.Time
+	// Stop prevents the Timer from firing. It reports whether the call
+	// stopped the timer, false if it had already fired or been stopped.
+	Stop() bool
+	// Reset changes the timer to fire after d. It reports whether the timer
+	// had been active.
+	Reset(d time.Duration) bool
+}
+
+// Real returns the system clock. Its zero-allocation Now and Since use Go's
+// monotonic readings.
+func Real() Clock { return realClock{} }
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                  { return time.Now() }
+func (realClock) Since(t time.Time) time.Duration { return time.Since(t) }
+func (realClock) NewTimer(d time.Duration) Timer  { return realTimer{time.NewTimer(d)} }
+
+type realTimer struct{ t *time.Timer }
+
+func (r realTimer) C() <-chan time.Time        { return r.t.C }
+func (r realTimer) Stop() bool                 { return r.t.Stop() }
+func (r realTimer) Reset(d time.Duration) bool { return r.t.Reset(d) }

@@ -1,0 +1,54 @@
+package redlock
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrNotObtained is returned by [Client.Lock] and [Client.TryLock] when a
+	// quorum of nodes could not be locked within the validity window. It
+	// wraps the per-node causes ([NodeError]) and, when ctx ended first, the
+	// context's cause.
+	ErrNotObtained = errors.New("redlock: not obtained")
+
+	// ErrLost is returned by [Lock.Extend] when the lock can no longer be
+	// shown to be held by a quorum: its validity lapsed, or too few nodes
+	// still held its token. A lost lock stays lost.
+	ErrLost = errors.New("redlock: lock lost")
+
+	// ErrNotHeld is returned by [Lock.Unlock] when fewer than a quorum of
+	// nodes still held the lock's token at release time: the critical
+	// section may have run unprotected.
+	ErrNotHeld = errors.New("redlock: lock not held")
+
+	// ErrInvalidArgument wraps every rejected argument or option; the message
+	// names what was wrong.
+	ErrInvalidArgument = errors.New("redlock: invalid argument")
+)
+
+// Per-node causes, kept unexported: callers branch on the sentinels above and
+// read these in messages.
+var (
+	// errHeldElsewhere: SET NX found the key set, by another owner.
+	errHeldElsewhere = errors.New("held by another owner")
+	// errNotOwner: the node does not hold this lock's token (absent, expired
+	// or another owner's).
+	errNotOwner = errors.New("token not present")
+)
+
+// A NodeError is a failure on one Redis node.
+type NodeError struct {
+	Addr string // the node's address, as [Node.Addr] reports it
+	Err  error  // what went wrong there
+}
+
+// Error describes the failure, naming the node.
+func (e *NodeError) Error() string { return "node " + e.Addr + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *NodeError) Unwrap() error { return e.Err }
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidArgument}, args...)...)
+}

@@ -1,0 +1,192 @@
+package redlock
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/quorumlock/quorumlock/clock"
+)
+
+// A Lock is one acquisition of a named lock, returned by [Client.Lock] or
+// [Client.TryLock]. It is held until [Lock.Until] unless extended, and it
+// belongs to whoever holds the *Lock: its token is the owner's proof.
+//
+// A Lock is safe for concurrent use: [Lock.Extend] and [Lock.Unlock] are
+// serialised, and the accessors may be called at any time, for instance
+// while a hold renews the lock in the background. A Lock is not reused:
+// once unlocked or lost, acquire a new one.
+type Lock struct {
+	client *Client
+	cfg    config
+	name   string
+	key    string
+	token  string
+	raw    [16]byte // the token's 128 random bits
+
+	keyArg, tokenArg any // boxed once, shared by every command's arguments
+
+	op sync.Mutex // serialises Extend and Unlock
+
+	mu       sync.Mutex // guards the fields below
+	until    time.Time
+	lost     error // non-nil once lost; wraps ErrLost
+	unlocked bool
+}
+
+var tokenEncoding = base64.RawURLEncoding
+
+func encodeToken(raw *[16]byte) string { return tokenEncoding.EncodeToString(raw[:]) }
+
+// Name returns the lock's name, as given to Lock or TryLock.
+func (l *Lock) Name() string { return l.name }
+
+// Key returns the Redis key of the lock: the name after the key prefix.
+func (l *Lock) Key() string { return l.key }
+
+// Token returns the random value that identifies this acquisition on the
+// nodes. It is the owner's proof: do not log it.
+func (l *Lock) Token() string { return l.token }
+
+// Until returns the time until which the lock is known to be held, on the
+// client's clock (with Go's monotonic reading for the real clock): the start
+// of the last successful acquisition or extension, plus the ttl, less the
+// time that round took and the drift allowance. It does not query the nodes.
+func (l *Lock) Until() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.until
+}
+
+// TTL returns the ttl the lock was acquired with, which Extend renews.
+func (l *Lock) TTL() time.Duration { return l.cfg.ttl }
+
+// Extend resets the lock's expiry on every node to its ttl, provided the
+// node still holds the lock's token. The lock is extended if a quorum did so
+// within the new validity; [Lock.Until] then moves forward.
+//
+// Otherwise Extend returns an error wrapping [ErrLost] and the per-node
+// causes, and the lock stays lost: later calls return the same error. A lock
+// whose validity has already lapsed is lost without asking the nodes, since
+// another owner may have taken it meanwhile. If ctx ends before the quorum
+// has answered, Extend returns ctx's cause and the lock is not marked lost:
+// it remains held until its previous Until. Extend after Unlock wraps
+// [ErrNotHeld].
+func (l *Lock) Extend(ctx context.Context) error {
+	if ctx == nil {
+		return invalid("nil context")
+	}
+	l.op.Lock()
+	defer l.op.Unlock()
+	if err := l.usable(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redlock: extend %q: %w", l.name, context.Cause(ctx))
+	}
+	cfg, c := &l.cfg, l.client
+	start := cfg.clock.Now()
+	if until := l.Until(); !start.Before(until) {
+		return l.markLost(fmt.Errorf("%w: %q: validity lapsed %v ago", ErrLost, l.name, start.Sub(until)))
+	}
+
+	args := []any{extendScript.hash, 1, l.keyArg, l.tokenArg, cfg.ttl.Milliseconds()}
+	r, cancel := c.start(ctx, cfg.nodeTimeout, func(ctx context.Context, n *Node) error {
+		return n.compare(ctx, extendScript, args)
+	})
+	ok, err := r.Wait(ctx, c.quorum)
+	c.finish(r, cancel, nil)
+	elapsed := cfg.clock.Since(start)
+	validity := clock.Validity(cfg.ttl, elapsed, cfg.driftFactor)
+	switch {
+	case ok >= c.quorum && validity > 0:
+		l.mu.Lock()
+		l.until = start.Add(validity)
+		l.mu.Unlock()
+		return nil
+	case ok >= c.quorum:
+		return l.markLost(fmt.Errorf("%w: %q: extending took %v, leaving no validity of the %v ttl: %w",
+			ErrLost, l.name, elapsed, cfg.ttl, errOrNone(err)))
+	case r.Failed() <= len(c.nodes)-c.quorum: // ctx ended before a decision
+		return fmt.Errorf("redlock: extend %q interrupted: %w", l.name, err)
+	}
+	return l.markLost(fmt.Errorf("%w: %q: %d of %d nodes still held it, %d needed: %w",
+		ErrLost, l.name, ok, len(c.nodes), c.quorum, err))
+}
+
+// Unlock releases the lock on every node that still holds its token; it
+// never deletes another owner's key. It returns nil if a quorum of nodes
+// still held the token, so that the lock was held until released.
+//
+// If fewer did, the lock had expired or been lost, the critical section may
+// have run unprotected, and Unlock returns an error wrapping [ErrNotHeld]
+// and the per-node causes. Unlock also stops any hold of the lock. Since it
+// usually runs after the work's context has ended, call it as
+// lock.Unlock(context.WithoutCancel(ctx)). If ctx ends before a quorum has
+// answered, Unlock returns ctx's cause; the release still goes on in the
+// background, bounded by the node timeout. A second Unlock wraps
+// [ErrNotHeld].
+func (l *Lock) Unlock(ctx context.Context) error {
+	if ctx == nil {
+		return invalid("nil context")
+	}
+	l.op.Lock()
+	defer l.op.Unlock()
+	l.mu.Lock()
+	if l.unlocked {
+		l.mu.Unlock()
+		return fmt.Errorf("%w: %q is already unlocked", ErrNotHeld, l.name)
+	}
+	l.unlocked = true
+	l.mu.Unlock()
+
+	c := l.client
+	args := l.releaseArgs()
+	r, cancel := c.start(ctx, l.cfg.nodeTimeout, func(ctx context.Context, n *Node) error {
+		return n.compare(ctx, releaseScript, args)
+	})
+	ok, err := r.Wait(ctx, c.quorum)
+	c.finish(r, cancel, nil)
+	switch {
+	case ok >= c.quorum:
+		return nil
+	case r.Failed() <= len(c.nodes)-c.quorum: // ctx ended before a decision
+		return fmt.Errorf("redlock: unlock %q interrupted, release goes on in the background: %w", l.name, err)
+	}
+	return fmt.Errorf("%w: %q: %d of %d nodes still held it, %d needed: %w",
+		ErrNotHeld, l.name, ok, len(c.nodes), c.quorum, err)
+}
+
+func (l *Lock) releaseArgs() []any {
+	return []any{releaseScript.hash, 1, l.keyArg, l.tokenArg}
+}
+
+// releaseOn releases the lock on one node, for undoing a failed attempt.
+func (l *Lock) releaseOn(target int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.nodeTimeout)
+	defer cancel()
+	return l.client.nodes[target].compare(ctx, releaseScript, l.releaseArgs())
+}
+
+// usable returns why the lock can no longer be extended, or nil.
+func (l *Lock) usable() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.unlocked {
+		return fmt.Errorf("%w: %q is unlocked", ErrNotHeld, l.name)
+	}
+	return l.lost
+}
+
+// markLost records err, which wraps ErrLost, as the lock's fate.
+func (l *Lock) markLost(err error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost == nil {
+		l.lost = err
+		l.until = time.Time{}
+	}
+	return l.lost
+}

@@ -1,0 +1,188 @@
+package redlock
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+)
+
+// A Pool hands out connections to one Redis server. [*redis.Pool] satisfies
+// it. The connections it returns must implement [redis.ConnWithTimeout], as
+// redigo's do: every command a [Node] sends is bounded by a read deadline.
+type Pool interface {
+	GetContext(ctx context.Context) (redis.Conn, error)
+}
+
+// A Node is one independent Redis master taking part in the lock. Build one
+// with [NewNode] from a pool you already have, or with [ParseURL]. A Node is
+// safe for concurrent use and may serve several clients.
+type Node struct {
+	addr  string    // unique name: host:port for URL nodes
+	desc  string    // for String: the URL with any password masked
+	pool  Pool      // never nil
+	owned io.Closer // the pool ParseURL made, closed by Close; else nil
+}
+
+// NewNode returns a Node that talks to the Redis master behind pool. addr
+// names the node in errors and must be unique among a client's nodes;
+// host:port is the natural choice. The caller keeps ownership of pool:
+// [Node.Close] does not close it. A nil pool or an empty addr is an error
+// wrapping [ErrInvalidArgument].
+func NewNode(addr string, pool Pool) (*Node, error) {
+	if addr == "" {
+		return nil, invalid("node address is empty")
+	}
+	if pool == nil {
+		return nil, invalid("node %s: pool is nil", addr)
+	}
+	if p, ok := pool.(*redis.Pool); ok && p == nil {
+		return nil, invalid("node %s: pool is nil", addr)
+	}
+	return &Node{addr: addr, desc: addr, pool: pool}, nil
+}
+
+// Pool defaults for nodes made by ParseURL.
+const (
+	urlMaxIdle     = 16
+	urlMaxActive   = 64
+	urlIdleTimeout = 4 * time.Minute
+	urlDialTimeout = 2 * time.Second
+	urlIOTimeout   = 2 * time.Second
+)
+
+// ParseURL returns a Node for a URL of the form
+// redis://[[user]:password@]host:port[/db], or rediss:// for TLS. The node
+// owns a connection pool of at most 64 connections (16 kept idle, for at
+// most 4 minutes); dialing is bounded by 2 s and by the caller's context,
+// and each command by the client's node timeout. Extra dial options, such
+// as [redis.DialTLSConfig], are passed on to every dial. A malformed URL is
+// an error wrapping [ErrInvalidArgument]; neither the error nor
+// [Node.String] ever shows the password.
+func ParseURL(rawURL string, options ...redis.DialOption) (*Node, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the URL, password and all
+		}
+		return nil, invalid("node URL %q: %v", redact(rawURL), err)
+	}
+	shown := u.Redacted()
+	switch {
+	case u.Scheme != "redis" && u.Scheme != "rediss":
+		return nil, invalid("node URL %q: scheme must be redis or rediss", shown)
+	case u.Opaque != "" || u.Host == "":
+		return nil, invalid("node URL %q: no host", shown)
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, invalid("node URL %q: query and fragment are not supported", shown)
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil || host == "" {
+		return nil, invalid("node URL %q: host must be host:port", shown)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return nil, invalid("node URL %q: port %q is not in 1-65535", shown, port)
+	}
+	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
+		if n, err := strconv.Atoi(db); err != nil || n < 0 {
+			return nil, invalid("node URL %q: database %q is not a number", shown, db)
+		}
+	}
+	opts := append([]redis.DialOption{
+		redis.DialConnectTimeout(urlDialTimeout),
+		redis.DialReadTimeout(urlIOTimeout),
+		redis.DialWriteTimeout(urlIOTimeout),
+	}, options...)
+	pool := &redis.Pool{
+		MaxIdle:     urlMaxIdle,
+		MaxActive:   urlMaxActive,
+		IdleTimeout: urlIdleTimeout,
+		Wait:        true, // bounded by the context of GetContext
+		DialContext: func(ctx context.Context) (redis.Conn, error) {
+			return redis.DialURLContext(ctx, rawURL, opts...)
+		},
+	}
+	return &Node{addr: u.Host, desc: shown, pool: pool, owned: pool}, nil
+}
+
+// redact masks what lies between "://" and the last "@" of the authority,
+// for URLs too malformed for url.Parse to do it.
+func redact(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		if at := strings.LastIndex(raw, "@"); at >= 0 {
+			return "xxxxx" + raw[at:]
+		}
+		return raw
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		return scheme + "://xxxxx" + rest[at:]
+	}
+	return raw
+}
+
+// Addr returns the node's name: host:port for a node from ParseURL.
+func (n *Node) Addr() string { return n.addr }
+
+// String describes the node: its URL with any password masked, or its
+// address.
+func (n *Node) String() string { return n.desc }
+
+// Close closes the connection pool if ParseURL made it; a pool given to
+// NewNode is the caller's to close. Close the node only after every client
+// using it is done.
+func (n *Node) Close() error {
+	if n.owned == nil {
+		return nil
+	}
+	return n.owned.Close()
+}
+
+// do sends one command bounded by ctx's deadline, which every round sets.
+func (n *Node) do(ctx context.Context, cmd string, args []any) (any, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return nil, errors.New("redlock: internal: no deadline") // every round sets one
+	}
+	timeout := time.Until(deadline)
+	if timeout <= 0 {
+		return nil, context.DeadlineExceeded
+	}
+	conn, err := n.pool.GetContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return redis.DoWithTimeout(conn, timeout, cmd, args...)
+}
+
+// eval runs s, sending its source only if the node does not know its hash.
+func (n *Node) eval(ctx context.Context, s *script, args []any) (any, error) {
+	reply, err := n.do(ctx, "EVALSHA", args)
+	if e, ok := err.(redis.Error); ok && strings.HasPrefix(string(e), "NOSCRIPT") {
+		src := make([]any, len(args))
+		copy(src, args)
+		src[0] = s.src
+		reply, err = n.do(ctx, "EVAL", src)
+	}
+	return reply, err
+}
+
+// nodeErr wraps a failure on n, or returns nil.
+func (n *Node) nodeErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &NodeError{Addr: n.addr, Err: err}
+}

@@ -1,0 +1,134 @@
+package redlock
+
+import (
+	"crypto/rand"
+	"io"
+	"time"
+
+	"github.com/quorumlock/quorumlock/clock"
+)
+
+// An Option configures a [Client] when given to [New], or a single call when
+// given to [Client.Lock], [Client.TryLock] or [Client.Do], where it overrides
+// the client's setting for that call only. Options are validated where they
+// are given; a bad value is an error wrapping [ErrInvalidArgument].
+type Option func(*config)
+
+// MaxKeyLen is the longest key, prefix included, that a lock may use.
+const MaxKeyLen = 1024
+
+type config struct {
+	ttl         time.Duration
+	driftFactor float64
+	nodeTimeout time.Duration
+	retryMin    time.Duration
+	retryMax    time.Duration
+	retryLimit  int  // meaningful only if limited
+	limited     bool // false: retry until ctx ends
+	prefix      string
+	clock       clock.Clock
+	rand        io.Reader
+}
+
+func defaultConfig() config {
+	return config{
+		ttl:         10 * time.Second,
+		driftFactor: 0.01,
+		nodeTimeout: 50 * time.Millisecond,
+		retryMin:    50 * time.Millisecond,
+		retryMax:    250 * time.Millisecond,
+		clock:       clock.Real(),
+		rand:        rand.Reader,
+	}
+}
+
+// WithTTL sets how long a lock lives on each node without [Lock.Extend]. It
+// must leave validity after the drift allowance and one node timeout. The
+// default is 10s.
+func WithTTL(ttl time.Duration) Option { return func(c *config) { c.ttl = ttl } }
+
+// WithDriftFactor sets the share of the ttl allowed for clock drift between
+// the client and the nodes; 2 ms are always added for Redis's expiry
+// precision. It must be in [0, 0.5). The default is 0.01.
+func WithDriftFactor(f float64) Option { return func(c *config) { c.driftFactor = f } }
+
+// WithNodeTimeout bounds each round-trip to a node: acquiring, extending
+// and releasing. Keep it small against the ttl (the Redlock description
+// suggests 5–50 ms for a 10 s ttl) so that an unresponsive node costs little
+// of the validity. It must be positive. The default is 50ms.
+func WithNodeTimeout(d time.Duration) Option { return func(c *config) { c.nodeTimeout = d } }
+
+// WithRetryDelay sets the bounds of the random delay between two attempts
+// of [Client.Lock]; each delay is drawn uniformly from [min, max] so that
+// contending clients do not retry in step. It needs 0 < min <= max. The
+// default is 50ms to 250ms.
+func WithRetryDelay(min, max time.Duration) Option {
+	return func(c *config) { c.retryMin, c.retryMax = min, max }
+}
+
+// WithRetryLimit caps the attempts of [Client.Lock] at 1+n; n must not be
+// negative. By default Lock retries until its context ends.
+func WithRetryLimit(n int) Option {
+	return func(c *config) { c.retryLimit, c.limited = n, true }
+}
+
+// WithKeyPrefix sets a prefix put before every lock name to form its Redis
+// key, e.g. "lock:". The default is no prefix.
+func WithKeyPrefix(p string) Option { return func(c *config) { c.prefix = p } }
+
+// WithClock sets the clock used to measure validity and to time retries.
+// Deadlines of network calls always use the system clock. The default is
+// [clock.Real].
+func WithClock(c clock.Clock) Option { return func(cfg *config) { cfg.clock = c } }
+
+// WithRand sets the source of the random lock tokens; it must be safe for
+// concurrent use and should be cryptographically strong, since a token is
+// the owner's only proof. The default is [crypto/rand.Reader].
+func WithRand(r io.Reader) Option { return func(c *config) { c.rand = r } }
+
+// apply applies opts to a copy of c and validates the result.
+func (c config) apply(opts []Option) (config, error) {
+	for i, o := range opts {
+		if o == nil {
+			return c, invalid("option %d is nil", i)
+		}
+		o(&c)
+	}
+	return c, c.validate()
+}
+
+func (c *config) validate() error {
+	switch {
+	case c.ttl <= 0:
+		return invalid("ttl must be positive, got %v", c.ttl)
+	case c.ttl%time.Millisecond != 0:
+		return invalid("ttl must be a whole number of milliseconds, got %v", c.ttl)
+	case !(c.driftFactor >= 0 && c.driftFactor < 0.5): // also rejects NaN
+		return invalid("drift factor must be in [0, 0.5), got %v", c.driftFactor)
+	case c.nodeTimeout <= 0:
+		return invalid("node timeout must be positive, got %v", c.nodeTimeout)
+	case c.retryMin <= 0 || c.retryMax < c.retryMin:
+		return invalid("retry delay needs 0 < min <= max, got min %v, max %v", c.retryMin, c.retryMax)
+	case c.limited && c.retryLimit < 0:
+		return invalid("retry limit must not be negative, got %d", c.retryLimit)
+	case c.clock == nil:
+		return invalid("clock is nil")
+	case c.rand == nil:
+		return invalid("random source is nil")
+	case len(c.prefix) >= MaxKeyLen:
+		return invalid("key prefix is %d bytes, the limit for whole keys is %d", len(c.prefix), MaxKeyLen)
+	}
+	if v := validityAfter(c, c.nodeTimeout); v <= 0 {
+		return invalid("ttl %v leaves no validity after the drift allowance (%v) and one node timeout (%v)",
+			c.ttl, driftOf(c), c.nodeTimeout)
+	}
+	return nil
+}
+
+// validityAfter is the validity left by an acquisition that took elapsed.
+func validityAfter(c *config, elapsed time.Duration) time.Duration {
+	return clock.Validity(c.ttl, elapsed, c.driftFactor)
+}
+
+// driftOf is the drift allowance for c's ttl.
+func driftOf(c *config) time.Duration { return clock.Drift(c.ttl, c.driftFactor) }
