@@ -29,6 +29,7 @@ type Round struct {
 	results chan Outcome // buffered to n: no call ever blocks on sending
 	seen    []Outcome    // outcomes Wait has received, in arrival order
 	failed  int          // how many of seen are failures
+	buf     [7]Outcome   // backs seen for rounds of up to 7 targets
 }
 
 // Majority returns the smallest number of n targets that is more than half.
@@ -43,7 +44,11 @@ func Go(ctx context.Context, n int, fn func(ctx context.Context, target int) err
 	if n < 0 {
 		n = 0
 	}
-	r := &Round{n: n, results: make(chan Outcome, n), seen: make([]Outcome, 0, n)}
+	r := &Round{n: n, results: make(chan Outcome, n)}
+	r.seen = r.buf[:0]
+	if n > len(r.buf) {
+		r.seen = make([]Outcome, 0, n)
+	}
 	for i := range n {
 		go r.call(ctx, i, fn)
 	}
@@ -103,6 +108,11 @@ func (r *Round) Outcomes() iter.Seq[Outcome] {
 		}
 	}
 }
+
+// Seen returns the outcomes Wait has received, in arrival order. It is meant
+// for the goroutine that called Wait, before Outcomes; the slice must not be
+// modified.
+func (r *Round) Seen() []Outcome { return r.seen }
 
 // Pending reports how many calls Wait has not seen return. It is meant for
 // the goroutine that called Wait, before Outcomes.

@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quorumlock/quorumlock/clock"
+	"github.com/quorumlock/quorumlock/quorum"
 )
 
 // A Lock is one acquisition of a named lock, returned by [Client.Lock] or
@@ -29,6 +31,13 @@ type Lock struct {
 	keyArg, tokenArg any // boxed once, shared by every command's arguments
 
 	op sync.Mutex // serialises Extend and Unlock
+
+	// settled is closed once every node has answered the acquiring SET, or
+	// nil if all had when the lock was granted; answered has bit i set once
+	// node i has. A release or extension is sent to a node only after its
+	// SET has returned, so a late SET cannot land after an Unlock.
+	settled  chan struct{}
+	answered atomic.Uint64
 
 	mu       sync.Mutex // guards the fields below
 	until    time.Time
@@ -93,11 +102,12 @@ func (l *Lock) Extend(ctx context.Context) error {
 	}
 
 	args := []any{extendScript.hash, 1, l.keyArg, l.tokenArg, cfg.ttl.Milliseconds()}
-	r, cancel := c.start(ctx, cfg.nodeTimeout, func(ctx context.Context, n *Node) error {
-		return n.compare(ctx, extendScript, args)
+	r, op := c.start(ctx, cfg.nodeTimeout, func(ctx context.Context, i int) error {
+		l.awaitSET(i)
+		return c.nodes[i].compare(ctx, extendScript, args)
 	})
 	ok, err := r.Wait(ctx, c.quorum)
-	c.finish(r, cancel, nil)
+	c.finish(r, op, nil, nil)
 	elapsed := cfg.clock.Since(start)
 	validity := clock.Validity(cfg.ttl, elapsed, cfg.driftFactor)
 	switch {
@@ -144,11 +154,12 @@ func (l *Lock) Unlock(ctx context.Context) error {
 
 	c := l.client
 	args := l.releaseArgs()
-	r, cancel := c.start(ctx, l.cfg.nodeTimeout, func(ctx context.Context, n *Node) error {
-		return n.compare(ctx, releaseScript, args)
+	r, op := c.start(ctx, l.cfg.nodeTimeout, func(ctx context.Context, i int) error {
+		l.awaitSET(i)
+		return c.nodes[i].compare(ctx, releaseScript, args)
 	})
 	ok, err := r.Wait(ctx, c.quorum)
-	c.finish(r, cancel, nil)
+	c.finish(r, op, nil, nil)
 	switch {
 	case ok >= c.quorum:
 		return nil
@@ -157,6 +168,32 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	}
 	return fmt.Errorf("%w: %q: %d of %d nodes still held it, %d needed: %w",
 		ErrNotHeld, l.name, ok, len(c.nodes), c.quorum, err)
+}
+
+// track records which nodes answered the acquiring round r, and follows
+// the others in the background until they answer or time out.
+func (l *Lock) track(r *quorum.Round, op *opContext) {
+	var mask uint64
+	for _, o := range r.Seen() {
+		mask |= 1 << o.Target
+	}
+	l.answered.Store(mask)
+	if r.Pending() == 0 {
+		l.client.finish(r, op, nil, nil)
+		return
+	}
+	l.settled = make(chan struct{})
+	l.client.finish(r, op, func(o quorum.Outcome) {
+		l.answered.Or(1 << o.Target)
+	}, func() { close(l.settled) })
+}
+
+// awaitSET waits until node i has answered the acquiring SET. The SET is
+// bounded by the node timeout, so this wait is too.
+func (l *Lock) awaitSET(i int) {
+	if l.settled != nil && l.answered.Load()&(1<<i) == 0 {
+		<-l.settled
+	}
 }
 
 func (l *Lock) releaseArgs() []any {

@@ -51,7 +51,6 @@ func NewNode(addr string, pool Pool) (*Node, error) {
 // Pool defaults for nodes made by ParseURL.
 const (
 	urlMaxIdle     = 16
-	urlMaxActive   = 64
 	urlIdleTimeout = 4 * time.Minute
 	urlDialTimeout = 2 * time.Second
 	urlIOTimeout   = 2 * time.Second
@@ -59,8 +58,8 @@ const (
 
 // ParseURL returns a Node for a URL of the form
 // redis://[[user]:password@]host:port[/db], or rediss:// for TLS. The node
-// owns a connection pool of at most 64 connections (16 kept idle, for at
-// most 4 minutes); dialing is bounded by 2 s and by the caller's context,
+// owns a connection pool that keeps up to 16 idle connections for at most 4
+// minutes; dialing is bounded by 2 s and by the caller's context,
 // and each command by the client's node timeout. Extra dial options, such
 // as [redis.DialTLSConfig], are passed on to every dial. A malformed URL is
 // an error wrapping [ErrInvalidArgument]; neither the error nor
@@ -102,9 +101,10 @@ func ParseURL(rawURL string, options ...redis.DialOption) (*Node, error) {
 	}, options...)
 	pool := &redis.Pool{
 		MaxIdle:     urlMaxIdle,
-		MaxActive:   urlMaxActive,
 		IdleTimeout: urlIdleTimeout,
-		Wait:        true, // bounded by the context of GetContext
+		// No MaxActive: a connection is busy for one command at most,
+		// bounded by the node timeout, so the number in use is bounded by
+		// the request rate times that timeout.
 		DialContext: func(ctx context.Context) (redis.Conn, error) {
 			return redis.DialURLContext(ctx, rawURL, opts...)
 		},

@@ -27,6 +27,9 @@ type Client struct {
 	bg     sync.WaitGroup // background rounds and undo releases
 }
 
+// MaxNodes is the most nodes a client may have.
+const MaxNodes = 64
+
 // New returns a Client for nodes, one per independent Redis master, with
 // opts as its defaults. A lock is granted when a majority of nodes,
 // len(nodes)/2+1, agree. Zero nodes, a nil node, two nodes with the same
@@ -36,6 +39,9 @@ type Client struct {
 func New(nodes []*Node, opts ...Option) (*Client, error) {
 	if len(nodes) == 0 {
 		return nil, invalid("no nodes")
+	}
+	if len(nodes) > MaxNodes {
+		return nil, invalid("%d nodes, at most %d are supported", len(nodes), MaxNodes)
 	}
 	seen := make(map[string]int, len(nodes))
 	for i, n := range nodes {
@@ -181,21 +187,21 @@ func (c *Client) acquire(ctx context.Context, cfg *config, name, key string) (*L
 	args := []any{l.keyArg, l.tokenArg, "NX", "PX", cfg.ttl.Milliseconds()}
 
 	start := cfg.clock.Now()
-	r, cancel := c.start(ctx, cfg.nodeTimeout, func(ctx context.Context, n *Node) error {
-		return n.acquire(ctx, args)
+	r, op := c.start(ctx, cfg.nodeTimeout, func(ctx context.Context, i int) error {
+		return c.nodes[i].acquire(ctx, args)
 	})
 	ok, err := r.Wait(ctx, c.quorum)
 	elapsed := cfg.clock.Since(start)
 	validity := clock.Validity(cfg.ttl, elapsed, cfg.driftFactor)
 	if ok >= c.quorum && validity > 0 {
 		l.until = start.Add(validity)
-		c.finish(r, cancel, nil)
+		l.track(r, op)
 		return l, nil
 	}
 
 	// Not held: release everywhere our SET may have landed, including on
 	// nodes that answer later, each only after its SET has returned.
-	c.finish(r, cancel, func(o quorum.Outcome) {
+	c.finish(r, op, func(o quorum.Outcome) {
 		if errors.Is(o.Err, errHeldElsewhere) {
 			return // SET NX did nothing there
 		}
@@ -204,7 +210,7 @@ func (c *Client) acquire(ctx context.Context, cfg *config, name, key string) (*L
 			defer c.bg.Done()
 			_ = l.releaseOn(o.Target)
 		}()
-	})
+	}, nil)
 	if ok >= c.quorum {
 		return nil, fmt.Errorf("%w: %q: %d of %d nodes granted it but the acquisition took %v, leaving no validity of the %v ttl: %w",
 			ErrNotObtained, name, ok, len(c.nodes), elapsed, cfg.ttl, errOrNone(err))
@@ -220,33 +226,36 @@ func errOrNone(err error) error {
 	return err
 }
 
-// start runs op on every node at once. Each call is bounded by timeout
+// start calls fn for every node at once. Each call is bounded by timeout
 // whether or not ctx ends, so that what was sent is always answered or
 // timed out before [Client.finish] looks at it.
-func (c *Client) start(ctx context.Context, timeout time.Duration, op func(context.Context, *Node) error) (*quorum.Round, context.CancelFunc) {
-	opCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-	r := quorum.Go(opCtx, len(c.nodes), func(ctx context.Context, i int) error {
-		return op(ctx, c.nodes[i])
-	})
-	return r, cancel
+func (c *Client) start(ctx context.Context, timeout time.Duration, fn func(ctx context.Context, node int) error) (*quorum.Round, *opContext) {
+	op := newOpContext(ctx, timeout)
+	return quorum.Go(op, len(c.nodes), fn), op
 }
 
-// finish lets r's remaining calls complete in the background, calling each
-// (if not nil) with every outcome, those Wait saw and the late ones, then
-// releases the round's context.
-func (c *Client) finish(r *quorum.Round, cancel context.CancelFunc, each func(quorum.Outcome)) {
+// finish lets r's remaining calls complete in the background, calls each (if
+// not nil) with every outcome, those Wait saw and the late ones, then after
+// (if not nil), and ends the round's context.
+func (c *Client) finish(r *quorum.Round, op *opContext, each func(quorum.Outcome), after func()) {
 	if r.Pending() == 0 && each == nil {
-		cancel()
+		op.cancel()
+		if after != nil {
+			after()
+		}
 		return
 	}
 	c.bg.Add(1)
 	go func() {
 		defer c.bg.Done()
-		defer cancel()
 		for o := range r.Outcomes() {
 			if each != nil {
 				each(o)
 			}
+		}
+		op.cancel()
+		if after != nil {
+			after()
 		}
 	}()
 }
