@@ -85,14 +85,14 @@ func (c *cluster) fastForward(d time.Duration) {
 
 var errDown = errors.New("injected: node down")
 
-// faultPool wraps a pool to make its node fail or answer late.
+// faultPool wraps a pool to make its node fail, or execute SET late.
 type faultPool struct {
 	inner *redis.Pool
 
 	mu   sync.Mutex
 	down bool          // every command fails with errDown
-	gate chan struct{} // if not nil, replies wait until it is closed or the timeout passes
-	sent chan string   // if not nil, receives each command name as it is sent
+	gate chan struct{} // if not nil, SET waits for it to close before it runs
+	sets int           // SET commands that reached the server
 }
 
 func (p *faultPool) setDown(down bool) {
@@ -101,8 +101,10 @@ func (p *faultPool) setDown(down bool) {
 	p.down = down
 }
 
-// hold makes replies wait until the returned func is called.
-func (p *faultPool) hold() (release func()) {
+// slowSET makes every SET on this node wait, before it reaches the server,
+// until open is called; if the command's timeout passes first, it fails with
+// a timeout and never runs.
+func (p *faultPool) slowSET() (open func()) {
 	gate := make(chan struct{})
 	p.mu.Lock()
 	p.gate = gate
@@ -111,9 +113,15 @@ func (p *faultPool) hold() (release func()) {
 	return func() { once.Do(func() { close(gate) }) }
 }
 
+func (p *faultPool) setCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sets
+}
+
 func (p *faultPool) GetContext(ctx context.Context) (redis.Conn, error) {
 	p.mu.Lock()
-	down, gate := p.down, p.gate
+	down := p.down
 	p.mu.Unlock()
 	if down {
 		return nil, errDown
@@ -122,16 +130,12 @@ func (p *faultPool) GetContext(ctx context.Context) (redis.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &faultConn{Conn: conn, gate: gate}, nil
+	return &faultConn{Conn: conn, pool: p}, nil
 }
 
-// faultConn runs each command at once and delays its reply until its gate
-// opens, like a node whose answers are slow; if the timeout passes first it
-// returns a timeout error, as a real connection would, and the command has
-// still been executed: a late grant.
 type faultConn struct {
 	redis.Conn
-	gate chan struct{}
+	pool *faultPool
 }
 
 type timeoutErr struct{}
@@ -141,18 +145,24 @@ func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
 
 func (c *faultConn) DoWithTimeout(timeout time.Duration, cmd string, args ...any) (any, error) {
-	reply, err := redis.DoWithTimeout(c.Conn, timeout, cmd, args...)
-	if c.gate == nil {
-		return reply, err
+	if cmd == "SET" {
+		c.pool.mu.Lock()
+		gate := c.pool.gate
+		c.pool.mu.Unlock()
+		if gate != nil {
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			select {
+			case <-gate:
+			case <-t.C:
+				return nil, timeoutErr{}
+			}
+		}
+		c.pool.mu.Lock()
+		c.pool.sets++
+		c.pool.mu.Unlock()
 	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-c.gate:
-		return reply, err
-	case <-t.C:
-		return nil, timeoutErr{}
-	}
+	return redis.DoWithTimeout(c.Conn, timeout, cmd, args...)
 }
 
 func (c *faultConn) ReceiveWithTimeout(timeout time.Duration) (any, error) {

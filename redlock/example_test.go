@@ -1,0 +1,170 @@
+package redlock_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+
+	"github.com/quorumlock/quorumlock/redlock"
+)
+
+// The examples run against five in-process Redis servers; a real deployment
+// passes one redis:// URL per independent master to redlock.ParseURL.
+var (
+	exampleMu      sync.Mutex
+	exampleServers []*miniredis.Miniredis
+)
+
+// exampleNodes starts five in-process Redis servers and returns a node for
+// each, as redlock.ParseURL("redis://host:port") would for real masters.
+func exampleNodes() []*redlock.Node {
+	exampleMu.Lock()
+	defer exampleMu.Unlock()
+	var nodes []*redlock.Node
+	for range 5 {
+		s, err := miniredis.Run()
+		if err != nil {
+			log.Fatal(err)
+		}
+		exampleServers = append(exampleServers, s)
+		n, err := redlock.ParseURL("redis://" + s.Addr())
+		if err != nil {
+			log.Fatal(err)
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes
+}
+
+func stopExampleServers() {
+	exampleMu.Lock()
+	defer exampleMu.Unlock()
+	for _, s := range exampleServers {
+		s.Close()
+	}
+	exampleServers = nil
+}
+
+// A lock held across five masters: Lock waits until it is granted or the
+// context ends; Unlock reports whether a quorum still held it.
+func Example() {
+	client, err := redlock.New(exampleNodes(), redlock.WithTTL(10*time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	lock, err := client.Lock(ctx, "jobs:reindex")
+	if err != nil {
+		log.Fatal(err) // errors.Is(err, redlock.ErrNotObtained)
+	}
+	fmt.Println("held:", time.Until(lock.Until()) > 9*time.Second)
+
+	// ... the critical section ...
+
+	// Release even if ctx has ended meanwhile.
+	if err := lock.Unlock(context.WithoutCancel(ctx)); err != nil {
+		log.Fatal(err) // errors.Is(err, redlock.ErrNotHeld): it may have run unprotected
+	}
+	fmt.Println("released")
+	// Output:
+	// held: true
+	// released
+}
+
+// TryLock makes one attempt; a lock held by another owner is not an error to
+// report but a reason to skip the work.
+func ExampleClient_TryLock() {
+	client, err := redlock.New(exampleNodes())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	ctx := context.Background()
+
+	first, err := client.TryLock(ctx, "reports:daily")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer first.Unlock(context.WithoutCancel(ctx))
+
+	_, err = client.TryLock(ctx, "reports:daily")
+	if errors.Is(err, redlock.ErrNotObtained) {
+		fmt.Println("someone else is running the daily report")
+	}
+	// Output: someone else is running the daily report
+}
+
+// Extend pushes the lock's validity forward by its ttl; once it fails, the
+// lock is lost for good and the work must stop.
+func ExampleLock_Extend() {
+	client, err := redlock.New(exampleNodes(), redlock.WithTTL(2*time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	ctx := context.Background()
+
+	lock, err := client.Lock(ctx, "migrations")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer lock.Unlock(context.WithoutCancel(ctx))
+
+	for step := 1; step <= 3; step++ {
+		// ... one step of work, shorter than the ttl ...
+		if err := lock.Extend(ctx); errors.Is(err, redlock.ErrLost) {
+			fmt.Println("lock lost, stopping")
+			return
+		} else if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("step", step, "done, lock extended")
+	}
+	// Output:
+	// step 1 done, lock extended
+	// step 2 done, lock extended
+	// step 3 done, lock extended
+}
+
+// A lock whose ttl ran out on the nodes cannot be extended: Extend says it is
+// lost, and Unlock that it was no longer held.
+func ExampleLock_Extend_lost() {
+	nodes := exampleNodes()
+	client, err := redlock.New(nodes, redlock.WithTTL(time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	ctx := context.Background()
+
+	lock, err := client.Lock(ctx, "short")
+	if err != nil {
+		log.Fatal(err)
+	}
+	expireOnAllNodes(time.Second) // as if the work had stalled past the ttl
+
+	err = lock.Extend(ctx)
+	fmt.Println("extend:", errors.Is(err, redlock.ErrLost))
+	err = lock.Unlock(ctx)
+	fmt.Println("unlock:", errors.Is(err, redlock.ErrNotHeld))
+	// Output:
+	// extend: true
+	// unlock: true
+}
+
+// expireOnAllNodes moves the example servers' expiry clocks forward.
+func expireOnAllNodes(d time.Duration) {
+	exampleMu.Lock()
+	defer exampleMu.Unlock()
+	for _, s := range exampleServers {
+		s.FastForward(d)
+	}
+}
