@@ -18,6 +18,7 @@
 #                         built locally under that tag.
 #   REDIS_PULL            0 to never try `docker pull` (default 1)
 #   CLUSTER_WAIT_TIMEOUT  seconds to wait for the nodes (default 60)
+#   REDIS_HEALTH_INTERVAL compose healthcheck interval (default 1s)
 #
 # Only containers, networks and volumes of this compose project are touched.
 set -euo pipefail
