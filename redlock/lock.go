@@ -3,6 +3,7 @@ package redlock
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -76,13 +77,19 @@ func (l *Lock) TTL() time.Duration { return l.cfg.ttl }
 // node still holds the lock's token. The lock is extended if a quorum did so
 // within the new validity; [Lock.Until] then moves forward.
 //
-// Otherwise Extend returns an error wrapping [ErrLost] and the per-node
-// causes, and the lock stays lost: later calls return the same error. A lock
-// whose validity has already lapsed is lost without asking the nodes, since
-// another owner may have taken it meanwhile. If ctx ends before the quorum
-// has answered, Extend returns ctx's cause and the lock is not marked lost:
-// it remains held until its previous Until. Extend after Unlock wraps
-// [ErrNotHeld].
+// The lock is lost, and Extend returns an error wrapping [ErrLost] and the
+// per-node causes, when its validity has lapsed (checked before asking the
+// nodes: another owner may have taken it meanwhile), when so many nodes
+// answered that they no longer hold its token that a quorum cannot, or when
+// the extension took longer than the validity it would give. A lost lock
+// stays lost: later calls return the same error.
+//
+// When too few nodes confirmed only because others could not be reached,
+// the outcome is unknown: Extend returns an error that does not wrap ErrLost
+// (it wraps the [NodeError]s), and the lock remains held until its previous
+// [Lock.Until]; calling Extend again before then may succeed. Likewise, if
+// ctx ends before a quorum has answered, Extend returns ctx's cause. Extend
+// after Unlock wraps [ErrNotHeld].
 func (l *Lock) Extend(ctx context.Context) error {
 	if ctx == nil {
 		return invalid("nil context")
@@ -119,11 +126,28 @@ func (l *Lock) Extend(ctx context.Context) error {
 	case ok >= c.quorum:
 		return l.markLost(fmt.Errorf("%w: %q: extending took %v, leaving no validity of the %v ttl: %w",
 			ErrLost, l.name, elapsed, cfg.ttl, errOrNone(err)))
-	case r.Failed() <= len(c.nodes)-c.quorum: // ctx ended before a decision
+	}
+	if gone := notOwners(r.Seen()); gone > len(c.nodes)-c.quorum {
+		return l.markLost(fmt.Errorf("%w: %q: %d of %d nodes no longer hold its token (expired or taken): %w",
+			ErrLost, l.name, gone, len(c.nodes), err))
+	}
+	if r.Failed() <= len(c.nodes)-c.quorum { // ctx ended before a decision
 		return fmt.Errorf("redlock: extend %q interrupted: %w", l.name, err)
 	}
-	return l.markLost(fmt.Errorf("%w: %q: %d of %d nodes still held it, %d needed: %w",
-		ErrLost, l.name, ok, len(c.nodes), c.quorum, err))
+	return fmt.Errorf("redlock: extend %q: %d of %d nodes failed, so %d cannot confirm; the lock stays held until its validity ends in %v: %w",
+		l.name, r.Failed(), len(c.nodes), c.quorum, l.Until().Sub(cfg.clock.Now()), err)
+}
+
+// notOwners counts the outcomes in which a node answered that it does not
+// hold the token: a definite answer, unlike a timeout.
+func notOwners(seen []quorum.Outcome) int {
+	n := 0
+	for _, o := range seen {
+		if errors.Is(o.Err, errNotOwner) {
+			n++
+		}
+	}
+	return n
 }
 
 // Unlock releases the lock on every node that still holds its token; it

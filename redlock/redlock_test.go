@@ -231,7 +231,7 @@ func TestLock_Extend(t *testing.T) {
 		c.fastForward(time.Second)
 		err = l.Extend(context.Background())
 		require.ErrorIs(t, err, redlock.ErrLost)
-		assert.ErrorContains(t, err, "0 of 5 nodes still held it")
+		assert.ErrorContains(t, err, "nodes no longer hold its token")
 		assert.Empty(t, c.keys("gone"), "an expired key is not brought back")
 		require.ErrorIs(t, l.Unlock(context.Background()), redlock.ErrNotHeld)
 	})
@@ -244,14 +244,43 @@ func TestLock_Extend(t *testing.T) {
 		c.faults[0].setDown(true)
 		c.faults[1].setDown(true)
 		require.NoError(t, l.Extend(context.Background()))
-		c.faults[2].setDown(true)
+		require.NoError(t, l.Unlock(context.Background()))
+	})
+
+	t.Run("a majority unreachable: not lost yet, retry succeeds", func(t *testing.T) {
+		c := newCluster(t, 5)
+		client := c.client(t)
+		l, err := client.TryLock(context.Background(), "ext-unreachable")
+		require.NoError(t, err)
+		for _, i := range []int{0, 2, 4} {
+			c.faults[i].setDown(true)
+		}
 		err = l.Extend(context.Background())
-		require.ErrorIs(t, err, redlock.ErrLost)
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, redlock.ErrLost, "unreachable is not proof of loss")
 		assert.ErrorIs(t, err, errDown)
+		assert.ErrorContains(t, err, "3 of 5 nodes failed")
 		for _, f := range c.faults {
 			f.setDown(false)
 		}
-		require.NoError(t, l.Unlock(context.Background()), "the keys were still there")
+		require.NoError(t, l.Extend(context.Background()), "the keys were still there")
+		require.NoError(t, l.Unlock(context.Background()))
+	})
+
+	t.Run("a majority answering not-owner: lost", func(t *testing.T) {
+		c := newCluster(t, 5)
+		client := c.client(t)
+		l, err := client.TryLock(context.Background(), "ext-taken")
+		require.NoError(t, err)
+		require.NoError(t, client.Close())
+		for _, i := range []int{0, 1, 2} {
+			c.servers[i].Set("ext-taken", "another-owner")
+		}
+		err = l.Extend(context.Background())
+		require.ErrorIs(t, err, redlock.ErrLost)
+		assert.ErrorContains(t, err, "3 of 5 nodes no longer hold its token")
+		assert.Equal(t, []int{0, 1, 2}, c.holders("ext-taken", "another-owner"))
+		require.ErrorIs(t, l.Unlock(context.Background()), redlock.ErrNotHeld)
 	})
 
 	t.Run("interrupted by ctx: not lost", func(t *testing.T) {
