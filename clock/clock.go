@@ -20,7 +20,8 @@ type Clock interface {
 	NewTimer(d time.Duration) Timer
 }
 
-// A Timer is a single event, as [time.Timer].
+// A Timer is a single event, as [time.Timer]. As with time.Timer since Go
+// 1.23, no stale value is received after Stop or Reset returns.
 type Timer interface {
 	// C returns the channel on which the time is delivered.
 	C() <-chan time.Time

@@ -138,18 +138,29 @@ type fakeTimer struct {
 
 func (t *fakeTimer) C() <-chan time.Time { return t.c }
 
+// Stop and Reset discard a value fired but not yet received, as
+// time.Timer does since Go 1.23, so no stale time is read after them.
 func (t *fakeTimer) Stop() bool {
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
+	t.drain()
 	return t.f.remove(t)
 }
 
 func (t *fakeTimer) Reset(d time.Duration) bool {
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
+	t.drain()
 	was := t.f.remove(t)
 	t.f.schedule(t, d)
 	return was
+}
+
+func (t *fakeTimer) drain() {
+	select {
+	case <-t.c:
+	default:
+	}
 }
 
 // fire delivers now without blocking, as time.Timer does with its buffered
