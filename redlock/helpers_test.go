@@ -89,10 +89,11 @@ var errDown = errors.New("injected: node down")
 type faultPool struct {
 	inner *redis.Pool
 
-	mu   sync.Mutex
-	down bool          // every command fails with errDown
-	gate chan struct{} // if not nil, SET waits for it to close before it runs
-	sets int           // SET commands that reached the server
+	mu      sync.Mutex
+	down    bool          // every command fails with errDown
+	gate    chan struct{} // if not nil, slowCmd waits for it to close before it runs
+	slowCmd string
+	sets    int // SET commands that reached the server
 }
 
 func (p *faultPool) setDown(down bool) {
@@ -104,10 +105,13 @@ func (p *faultPool) setDown(down bool) {
 // slowSET makes every SET on this node wait, before it reaches the server,
 // until open is called; if the command's timeout passes first, it fails with
 // a timeout and never runs.
-func (p *faultPool) slowSET() (open func()) {
+func (p *faultPool) slowSET() (open func()) { return p.slow("SET") }
+
+// slow makes every cmd on this node wait, as slowSET does for SET.
+func (p *faultPool) slow(cmd string) (open func()) {
 	gate := make(chan struct{})
 	p.mu.Lock()
-	p.gate = gate
+	p.gate, p.slowCmd = gate, cmd
 	p.mu.Unlock()
 	var once sync.Once
 	return func() { once.Do(func() { close(gate) }) }
@@ -145,19 +149,19 @@ func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
 
 func (c *faultConn) DoWithTimeout(timeout time.Duration, cmd string, args ...any) (any, error) {
-	if cmd == "SET" {
-		c.pool.mu.Lock()
-		gate := c.pool.gate
-		c.pool.mu.Unlock()
-		if gate != nil {
-			t := time.NewTimer(timeout)
-			defer t.Stop()
-			select {
-			case <-gate:
-			case <-t.C:
-				return nil, timeoutErr{}
-			}
+	c.pool.mu.Lock()
+	gate, slowCmd := c.pool.gate, c.pool.slowCmd
+	c.pool.mu.Unlock()
+	if gate != nil && cmd == slowCmd {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		select {
+		case <-gate:
+		case <-t.C:
+			return nil, timeoutErr{}
 		}
+	}
+	if cmd == "SET" {
 		c.pool.mu.Lock()
 		c.pool.sets++
 		c.pool.mu.Unlock()

@@ -44,6 +44,7 @@ type Lock struct {
 	until    time.Time
 	lost     error // non-nil once lost; wraps ErrLost
 	unlocked bool
+	hold     *holder // the running hold, if any
 }
 
 var tokenEncoding = base64.RawURLEncoding
@@ -114,7 +115,7 @@ func (l *Lock) Extend(ctx context.Context) error {
 		return c.nodes[i].compare(ctx, extendScript, args)
 	})
 	ok, err := r.Wait(ctx, c.quorum)
-	c.finish(r, op, nil, nil)
+	defer c.finish(r, op, nil, nil) // after r is read below
 	elapsed := cfg.clock.Since(start)
 	validity := clock.Validity(cfg.ttl, elapsed, cfg.driftFactor)
 	switch {
@@ -166,6 +167,7 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	if ctx == nil {
 		return invalid("nil context")
 	}
+	l.stopHold()
 	l.op.Lock()
 	defer l.op.Unlock()
 	l.mu.Lock()
@@ -183,7 +185,7 @@ func (l *Lock) Unlock(ctx context.Context) error {
 		return c.nodes[i].compare(ctx, releaseScript, args)
 	})
 	ok, err := r.Wait(ctx, c.quorum)
-	c.finish(r, op, nil, nil)
+	defer c.finish(r, op, nil, nil) // after r is read below
 	switch {
 	case ok >= c.quorum:
 		return nil

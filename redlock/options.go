@@ -1,8 +1,9 @@
 package redlock
 
 import (
-	"crypto/rand"
+	cryptorand "crypto/rand"
 	"io"
+	"math/rand/v2"
 	"time"
 
 	"github.com/quorumlock/quorumlock/clock"
@@ -26,6 +27,8 @@ type config struct {
 	retryLimit  int  // meaningful only if limited
 	limited     bool // false: retry until ctx ends
 	prefix      string
+	margin      time.Duration // meaningful only if marginSet
+	marginSet   bool          // false: ttl/10
 	clock       clock.Clock
 	rand        io.Reader
 }
@@ -38,7 +41,7 @@ func defaultConfig() config {
 		retryMin:    50 * time.Millisecond,
 		retryMax:    250 * time.Millisecond,
 		clock:       clock.Real(),
-		rand:        rand.Reader,
+		rand:        cryptorand.Reader,
 	}
 }
 
@@ -70,6 +73,15 @@ func WithRetryDelay(min, max time.Duration) Option {
 // negative. By default Lock retries until its context ends.
 func WithRetryLimit(n int) Option {
 	return func(c *config) { c.retryLimit, c.limited = n, true }
+}
+
+// WithHoldMargin sets how long before the end of a lock's validity a hold
+// ([Lock.Hold], [Client.Do]) gives up on renewal and cancels its context, so
+// that the work has this much time to stop while the lock is still held. It
+// must be positive and less than the validity a lock starts with. The
+// default is a tenth of the ttl.
+func WithHoldMargin(d time.Duration) Option {
+	return func(c *config) { c.margin, c.marginSet = d, true }
 }
 
 // WithKeyPrefix sets a prefix put before every lock name to form its Redis
@@ -122,7 +134,24 @@ func (c *config) validate() error {
 		return invalid("ttl %v leaves no validity after the drift allowance (%v) and one node timeout (%v)",
 			c.ttl, driftOf(c), c.nodeTimeout)
 	}
+	if c.marginSet && (c.margin <= 0 || c.margin >= validityAfter(c, 0)) {
+		return invalid("hold margin must be positive and less than the validity %v, got %v",
+			validityAfter(c, 0), c.margin)
+	}
 	return nil
+}
+
+// retryDelay draws a delay uniformly from [retryMin, retryMax].
+func (c *config) retryDelay() time.Duration {
+	return c.retryMin + rand.N(c.retryMax-c.retryMin+1)
+}
+
+// holdMargin is the margin a hold keeps before the end of validity.
+func (c *config) holdMargin() time.Duration {
+	if c.marginSet {
+		return c.margin
+	}
+	return c.ttl / 10
 }
 
 // validityAfter is the validity left by an acquisition that took elapsed.

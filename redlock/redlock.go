@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -109,7 +108,7 @@ func (c *Client) Lock(ctx context.Context, name string, opts ...Option) (*Lock, 
 		if cfg.limited && attempt >= cfg.retryLimit {
 			return nil, fmt.Errorf("%w (after %d attempts)", err, attempt+1)
 		}
-		delay := cfg.retryMin + rand.N(cfg.retryMax-cfg.retryMin+1)
+		delay := cfg.retryDelay()
 		if timer == nil {
 			timer = cfg.clock.NewTimer(delay)
 		} else {

@@ -23,6 +23,8 @@ var (
 	extendSrc string
 	//go:embed release.lua
 	releaseSrc string
+	//go:embed status.lua
+	statusSrc string
 
 	extendScript  = newScript(extendSrc)
 	releaseScript = newScript(releaseSrc)

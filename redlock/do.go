@@ -1,0 +1,45 @@
+package redlock
+
+import (
+	"context"
+	"errors"
+)
+
+// Do runs fn while holding the lock named name, renewed in the background,
+// and releases the lock when fn returns or panics.
+//
+// Do acquires the lock as [Client.Lock] does, waiting until ctx ends, with
+// opts overriding the client's options. fn gets the context of a hold (see
+// [Lock.Hold]): it is cancelled before the lock's validity runs out if the
+// lock cannot be renewed, with [context.Cause] wrapping [ErrLost]; fn should
+// stop its work when it is.
+//
+// Do returns the acquisition error if the lock was not obtained (fn is not
+// called), else fn's error joined with the reason the lock was lost, if it
+// was (even when fn succeeded: the work may have run unprotected), and with
+// [Lock.Unlock]'s error. A nil fn is an error wrapping [ErrInvalidArgument].
+// If fn panics, the lock is released and the panic goes on.
+func (c *Client) Do(ctx context.Context, name string, fn func(ctx context.Context) error, opts ...Option) (err error) {
+	if fn == nil {
+		return invalid("nil function")
+	}
+	l, err := c.Lock(ctx, name, opts...)
+	if err != nil {
+		return err
+	}
+	held, stop := l.Hold(ctx)
+	defer func() {
+		p := recover()
+		stop()
+		var lost error
+		if cause := context.Cause(held); errors.Is(cause, ErrLost) {
+			lost = cause
+		}
+		unlockErr := l.Unlock(context.WithoutCancel(ctx))
+		if p != nil {
+			panic(p)
+		}
+		err = errors.Join(err, lost, unlockErr)
+	}()
+	return fn(held)
+}

@@ -1,0 +1,153 @@
+package redlock
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+)
+
+// A Verdict sums up what a quorum of nodes says about a lock.
+type Verdict int
+
+const (
+	// VerdictUnknown: fewer than a quorum of nodes answered.
+	VerdictUnknown Verdict = iota
+	// VerdictFree: a quorum of nodes has no key; the lock can be taken.
+	VerdictFree
+	// VerdictHeld: a quorum of nodes holds the same owner's token.
+	VerdictHeld
+	// VerdictSplit: no owner and no absence reaches a quorum, as after a
+	// failed attempt or while keys expire; it resolves by ttl or release.
+	VerdictSplit
+)
+
+// String returns "unknown", "free", "held" or "split".
+func (v Verdict) String() string {
+	switch v {
+	case VerdictFree:
+		return "free"
+	case VerdictHeld:
+		return "held"
+	case VerdictSplit:
+		return "split"
+	}
+	return "unknown"
+}
+
+// A Status is what the nodes said about one lock at one moment.
+type Status struct {
+	Name    string       // the lock's name
+	Key     string       // its Redis key
+	Quorum  int          // how many nodes must agree
+	Nodes   []NodeStatus // one per node, in the client's order
+	Verdict Verdict      // what a quorum says
+	Owner   string       // the holder's fingerprint when Verdict is VerdictHeld
+}
+
+// A NodeStatus is what one node said about a lock.
+type NodeStatus struct {
+	Addr  string        // the node's address
+	Err   error         // non-nil if the node could not be read; the fields below are then zero
+	Held  bool          // whether the key exists
+	Owner string        // the fingerprint of its value (see [Fingerprint]), if held
+	TTL   time.Duration // its remaining time to live, if held; -1 if it has no expiry
+}
+
+// Fingerprint returns a short, non-secret name for a lock token: the first
+// 8 hex digits of its SHA-256. It tells owners apart in logs and status
+// output without revealing the token.
+func Fingerprint(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:4])
+}
+
+// Fingerprint returns [Fingerprint] of the lock's token.
+func (l *Lock) Fingerprint() string { return Fingerprint(l.token) }
+
+var statusScript = newScript(statusSrc)
+
+// Status reads the lock named name on every node, without changing it, and
+// waits for every node's answer or its node timeout. Nodes that cannot be
+// read are reported in their NodeStatus, not as an error. An empty or
+// oversized name, a nil ctx or a bad option is an error wrapping
+// [ErrInvalidArgument]; a ctx that ends first returns its cause.
+func (c *Client) Status(ctx context.Context, name string, opts ...Option) (*Status, error) {
+	cfg, key, err := c.prepare(ctx, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{Name: name, Key: key, Quorum: c.quorum, Nodes: make([]NodeStatus, len(c.nodes))}
+	args := []any{statusScript.hash, 1, key}
+	r, op := c.start(ctx, cfg.nodeTimeout, func(ctx context.Context, i int) error {
+		st.Nodes[i] = c.nodes[i].status(ctx, args)
+		return st.Nodes[i].Err
+	})
+	defer op.cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range r.Outcomes() {
+		}
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		<-done // bounded by the node timeout
+		return nil, fmt.Errorf("redlock: status of %q: %w", name, context.Cause(ctx))
+	}
+	st.Verdict, st.Owner = verdict(st.Nodes, c.quorum)
+	return st, nil
+}
+
+func (n *Node) status(ctx context.Context, args []any) NodeStatus {
+	ns := NodeStatus{Addr: n.addr}
+	reply, err := redis.Values(n.eval(ctx, statusScript, args))
+	if err == nil && len(reply) != 2 {
+		err = fmt.Errorf("unexpected reply %v to status script", reply)
+	}
+	if err != nil {
+		ns.Err = n.nodeErr(err)
+		return ns
+	}
+	ttl, _ := redis.Int64(reply[1], nil)
+	if value, err := redis.String(reply[0], nil); err == nil {
+		ns.Held, ns.Owner = true, Fingerprint(value)
+		ns.TTL = time.Duration(ttl) * time.Millisecond
+		if ttl < 0 {
+			ns.TTL = -1
+		}
+	}
+	return ns
+}
+
+func verdict(nodes []NodeStatus, need int) (Verdict, string) {
+	answered, free := 0, 0
+	owners := map[string]int{}
+	for _, n := range nodes {
+		switch {
+		case n.Err != nil:
+			continue
+		case n.Held:
+			owners[n.Owner]++
+		default:
+			free++
+		}
+		answered++
+	}
+	for owner, count := range owners {
+		if count >= need {
+			return VerdictHeld, owner
+		}
+	}
+	switch {
+	case free >= need:
+		return VerdictFree, ""
+	case answered < need:
+		return VerdictUnknown, ""
+	}
+	return VerdictSplit, ""
+}
