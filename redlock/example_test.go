@@ -168,3 +168,61 @@ func expireOnAllNodes(d time.Duration) {
 		s.FastForward(d)
 	}
 }
+
+// Do runs a function under the lock, renewed in the background for as long
+// as the function takes, and released when it returns.
+func ExampleClient_Do() {
+	client, err := redlock.New(exampleNodes(), redlock.WithTTL(3*time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	err = client.Do(context.Background(), "invoices:close-month", func(ctx context.Context) error {
+		// ctx is cancelled, with cause redlock.ErrLost, before the lock's
+		// validity runs out if it cannot be renewed: stop when it is.
+		fmt.Println("closing the month")
+		return nil
+	})
+	if errors.Is(err, redlock.ErrNotObtained) {
+		fmt.Println("another instance is closing the month")
+	} else if err != nil {
+		log.Fatal(err) // the work's error, a lost lock, or both
+	}
+	// Output: closing the month
+}
+
+// Hold renews a lock in the background; its context tells the work when the
+// lock can no longer be shown to be held, before its validity runs out.
+func ExampleLock_Hold() {
+	client, err := redlock.New(exampleNodes(), redlock.WithTTL(300*time.Millisecond))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	ctx := context.Background()
+
+	lock, err := client.Lock(ctx, "exports")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer lock.Unlock(context.WithoutCancel(ctx)) // also stops the hold
+
+	held, stop := lock.Hold(ctx)
+	defer stop()
+
+	takeOverOnAllNodes(lock.Key()) // as if the lock had expired and been taken
+
+	<-held.Done() // a long job would check held between steps
+	fmt.Println("stopped:", errors.Is(context.Cause(held), redlock.ErrLost))
+	// Output: stopped: true
+}
+
+// takeOverOnAllNodes gives key to another owner on every example server.
+func takeOverOnAllNodes(key string) {
+	exampleMu.Lock()
+	defer exampleMu.Unlock()
+	for _, s := range exampleServers {
+		s.Set(key, "another-owner")
+	}
+}

@@ -93,6 +93,9 @@ func (c *Client) Lock(ctx context.Context, name string, opts ...Option) (*Lock, 
 	if err != nil {
 		return nil, err
 	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))
+	}
 	var timer clock.Timer
 	for attempt := 0; ; attempt++ {
 		l, err := c.acquire(ctx, &cfg, name, key)
@@ -129,6 +132,9 @@ func (c *Client) TryLock(ctx context.Context, name string, opts ...Option) (*Loc
 	cfg, key, err := c.prepare(ctx, name, opts)
 	if err != nil {
 		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))
 	}
 	l, err := c.acquire(ctx, &cfg, name, key)
 	if err != nil && ctx.Err() != nil {
@@ -167,9 +173,6 @@ func (c *Client) prepare(ctx context.Context, name string, opts []Option) (confi
 	}
 	if len(key) > MaxKeyLen {
 		return config{}, "", invalid("lock key is %d bytes, the limit is %d", len(key), MaxKeyLen)
-	}
-	if err := ctx.Err(); err != nil {
-		return config{}, "", fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))
 	}
 	return cfg, key, nil
 }

@@ -80,6 +80,9 @@ func (c *Client) Status(ctx context.Context, name string, opts ...Option) (*Stat
 	if err != nil {
 		return nil, err
 	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("redlock: status of %q: %w", name, context.Cause(ctx))
+	}
 	st := &Status{Name: name, Key: key, Quorum: c.quorum, Nodes: make([]NodeStatus, len(c.nodes))}
 	args := []any{statusScript.hash, 1, key}
 	r, op := c.start(ctx, cfg.nodeTimeout, func(ctx context.Context, i int) error {
