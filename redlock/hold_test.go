@@ -172,7 +172,7 @@ func TestLock_Hold(t *testing.T) {
 		third, stop3 := l.Hold(context.Background())
 		assert.NoError(t, third.Err())
 		stop3()
-		//nolint:staticcheck // a nil context on purpose
+		//lint:ignore SA1012 a nil context on purpose
 		nilHeld, stop4 := l.Hold(nil)
 		require.ErrorIs(t, context.Cause(nilHeld), redlock.ErrInvalidArgument)
 		stop4()

@@ -171,8 +171,10 @@ func TestClient_Lock_invalid(t *testing.T) {
 
 	l, err := client.TryLock(context.Background(), "x")
 	require.NoError(t, err)
-	require.ErrorIs(t, l.Extend(nil), redlock.ErrInvalidArgument) //nolint:staticcheck // nil ctx on purpose
-	require.ErrorIs(t, l.Unlock(nil), redlock.ErrInvalidArgument) //nolint:staticcheck // nil ctx on purpose
+	//lint:ignore SA1012 a nil context on purpose
+	require.ErrorIs(t, l.Extend(nil), redlock.ErrInvalidArgument)
+	//lint:ignore SA1012 a nil context on purpose
+	require.ErrorIs(t, l.Unlock(nil), redlock.ErrInvalidArgument)
 	require.NoError(t, l.Unlock(context.Background()))
 }
 
