@@ -1,0 +1,182 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// restoreTimeout bounds bringing the cluster back after a fault: unpausing
+// or starting containers and waiting until every node answers PING.
+const restoreTimeout = 60 * time.Second
+
+// A faults drives container faults on the compose cluster through the
+// docker CLI. Node i is compose service redis<i+1>, which holds for the
+// default REDLOCK_NODES only.
+type faults struct {
+	t   *testing.T
+	ids []string // container id of each node
+}
+
+var (
+	containersOnce sync.Once
+	containerIDs   []string
+	containersErr  error
+)
+
+// dockerFaults returns the fault helper, and registers a cleanup that
+// brings every node back (unpaused, started, answering PING) however the
+// test ends. Without the default node set or the docker CLI the test skips,
+// or fails under REDLOCK_REQUIRE_CLUSTER=1 if the containers of the default
+// node set cannot be found.
+func dockerFaults(t *testing.T) *faults {
+	t.Helper()
+	needCluster(t)
+	if !defaultSet {
+		t.Skip("docker faults need the default REDLOCK_NODES (the compose cluster on 127.0.0.1:7001..7005), " +
+			"to map node i to service redis<i+1>")
+	}
+	containersOnce.Do(func() { containerIDs, containersErr = findContainers() })
+	if containersErr != nil {
+		if requireNodes {
+			t.Fatalf("docker faults unavailable (REDLOCK_REQUIRE_CLUSTER=1): %v", containersErr)
+		}
+		t.Skipf("docker faults unavailable: %v", containersErr)
+	}
+	f := &faults{t: t, ids: containerIDs}
+	t.Cleanup(f.restore)
+	return f
+}
+
+func composeProject() string {
+	if p := os.Getenv("COMPOSE_PROJECT_NAME"); p != "" {
+		return p
+	}
+	return "quorumlock"
+}
+
+// findContainers looks up the container of each service by its compose
+// labels, which compose 1.x and 2.x both set.
+func findContainers() ([]string, error) {
+	if _, err := exec.LookPath("docker"); err != nil {
+		return nil, fmt.Errorf("docker CLI not found: %w", err)
+	}
+	project := composeProject()
+	ids := make([]string, len(defaultNodes))
+	for i := range ids {
+		service := fmt.Sprintf("redis%d", i+1)
+		out, err := dockerCmd("ps", "-a", "-q",
+			"--filter", "label=com.docker.compose.project="+project,
+			"--filter", "label=com.docker.compose.service="+service)
+		if err != nil {
+			return nil, err
+		}
+		found := strings.Fields(out)
+		if len(found) != 1 {
+			return nil, fmt.Errorf("compose project %q, service %s: want 1 container, found %d (%q)",
+				project, service, len(found), out)
+		}
+		ids[i] = found[0]
+	}
+	return ids, nil
+}
+
+// dockerCmd runs the docker CLI, bounded by 30 seconds.
+func dockerCmd(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("docker %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func (f *faults) run(verb string, nodes []int) {
+	f.t.Helper()
+	for _, i := range nodes {
+		_, err := dockerCmd(verb, f.ids[i])
+		if err != nil {
+			f.t.Fatalf("%s node %d (redis%d): %v", verb, i, i+1, err)
+		}
+		f.t.Logf("docker %s redis%d", verb, i+1)
+	}
+}
+
+// pause freezes the nodes' processes (SIGSTOP-like, via the cgroup freezer):
+// they still accept TCP connections but answer nothing.
+func (f *faults) pause(nodes ...int) { f.t.Helper(); f.run("pause", nodes) }
+
+// unpause resumes paused nodes.
+func (f *faults) unpause(nodes ...int) { f.t.Helper(); f.run("unpause", nodes) }
+
+// kill sends SIGKILL to the nodes; their ports refuse connections.
+func (f *faults) kill(nodes ...int) { f.t.Helper(); f.run("kill", nodes) }
+
+// start starts killed nodes and waits until they answer PING.
+func (f *faults) start(nodes ...int) {
+	f.t.Helper()
+	f.run("start", nodes)
+	if err := waitPing(nodes, restoreTimeout); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// restore unpauses paused nodes, starts stopped ones and waits until every
+// node answers PING; a failure here fails the test, since the next test
+// would find a broken cluster.
+func (f *faults) restore() {
+	var errs []error
+	for i, id := range f.ids {
+		state, err := dockerCmd("inspect", "--format", "{{.State.Status}}", id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		switch state {
+		case "running":
+			continue
+		case "paused":
+			_, err = dockerCmd("unpause", id)
+		default: // exited, created, dead
+			_, err = dockerCmd("start", id)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			f.t.Logf("restored redis%d (was %s)", i+1, state)
+		}
+	}
+	errs = append(errs, waitPing(allNodes(), restoreTimeout))
+	if err := errors.Join(errs...); err != nil {
+		f.t.Errorf("restoring the cluster: %v", err)
+	}
+}
+
+// waitPing waits until every listed node answers PING.
+func waitPing(nodes []int, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for _, i := range nodes {
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			err := ping(ctx, i)
+			cancel()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("node %d did not answer PING within %v: %w", i, within, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}

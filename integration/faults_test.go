@@ -1,0 +1,171 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quorumlock/quorumlock/redlock"
+)
+
+func TestFaults_killed(t *testing.T) {
+	needCluster(t)
+	ctx := context.Background()
+
+	t.Run("two nodes killed: acquired, extended, released", func(t *testing.T) {
+		f := dockerFaults(t)
+		name := lockName(t)
+		down := []int{1, 3}
+		live := except(down...)
+		f.kill(down...)
+
+		client := newClient(t, nil, redlock.WithTTL(5*time.Second))
+		l, err := client.TryLock(ctx, name)
+		require.NoError(t, err)
+		require.NoError(t, client.Close())
+		assert.Equal(t, live, holders(t, name, l.Token(), live...), "held on the live nodes")
+
+		require.NoError(t, l.Extend(ctx))
+		require.NoError(t, client.Close())
+		for _, i := range live {
+			assert.True(t, pttlOn(t, i, name) > 4*time.Second, "node %d: extended", i)
+		}
+
+		require.NoError(t, l.Unlock(ctx))
+		require.NoError(t, client.Close())
+		assert.Empty(t, present(t, name, live...), "released on the live nodes")
+
+		f.start(down...)
+		assert.Empty(t, present(t, name), "and absent from the restarted ones")
+	})
+
+	t.Run("three nodes killed: not obtained within a bound, nothing left behind", func(t *testing.T) {
+		f := dockerFaults(t)
+		name := lockName(t)
+		down := []int{0, 2, 4}
+		live := except(down...)
+		f.kill(down...)
+		client := newClient(t, nil, redlock.WithTTL(5*time.Second))
+
+		start := time.Now()
+		_, err := client.TryLock(ctx, name)
+		took := time.Since(start)
+		t.Logf("TryLock failed in %v: %v", took, err)
+		require.ErrorIs(t, err, redlock.ErrNotObtained)
+		var ne *redlock.NodeError
+		require.ErrorAs(t, err, &ne)
+		assert.Contains(t, []string{hostOf(nodeURLs[0]), hostOf(nodeURLs[2]), hostOf(nodeURLs[4])}, ne.Addr,
+			"the causes name a killed node")
+		assert.Less(t, took, time.Second, "TryLock gives up at once when a quorum is impossible")
+
+		const wait = 500 * time.Millisecond
+		lctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		start = time.Now()
+		_, err = client.Lock(lctx, name, redlock.WithRetryDelay(20*time.Millisecond, 50*time.Millisecond))
+		took = time.Since(start)
+		t.Logf("Lock with a %v context failed in %v", wait, took)
+		require.ErrorIs(t, err, redlock.ErrNotObtained)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.GreaterOrEqual(t, took, wait, "Lock retried until its context ended")
+		assert.Less(t, took, wait+time.Second, "and returned soon after")
+
+		require.NoError(t, client.Close())
+		assert.Empty(t, present(t, name, live...), "nothing left on the live nodes")
+	})
+}
+
+// TestFaults_paused freezes one node: it accepts connections but answers
+// nothing until it resumes, and then runs what was queued.
+func TestFaults_paused(t *testing.T) {
+	f := dockerFaults(t)
+	const (
+		ttl         = 2 * time.Second
+		nodeTimeout = 300 * time.Millisecond
+		bound       = nodeTimeout / 2 // waiting for the frozen node costs the whole node timeout
+		frozen      = 2
+	)
+	base := lockName(t)
+	client := newClient(t, nil, redlock.WithTTL(ttl), redlock.WithNodeTimeout(nodeTimeout))
+
+	cycleNames(t, base+":healthy")
+	healthy := measure(t, client, base+":healthy")
+	t.Logf("healthy: %v", healthy)
+
+	names := cycleNames(t, base+":paused")
+	f.pause(frozen)
+	paused := measure(t, client, base+":paused")
+	t.Logf("node %d paused: %v (node timeout %v)", frozen, paused, nodeTimeout)
+	for op, d := range paused.ops() {
+		assert.Less(t, d, bound, "%s with a frozen node: median %v, healthy %v", op, d, healthy.ops()[op])
+	}
+
+	require.NoError(t, client.Close()) // the frozen node's calls time out
+	for _, i := range except(frozen) {
+		if n := existing(t, i, names...); n > 0 { // they expire by the ttl
+			t.Logf("node %d: %d of %d keys not released when Close returned", i, n, len(names))
+		}
+	}
+
+	f.unpause(frozen)
+	resumed := time.Now()
+	left := func() map[int]int {
+		on := map[int]int{}
+		for _, i := range allNodes() {
+			if n := existing(t, i, names...); n > 0 {
+				on[i] = n
+			}
+		}
+		return on
+	}
+	// The resumed node runs the commands queued while it was frozen, in no
+	// particular order across connections: a SET may land after its
+	// release, so the last keys go by their ttl.
+	gone := waitFor(ttl+5*time.Second, func() bool { return len(left()) == 0 })
+	t.Logf("every key was gone %v after the node resumed", time.Since(resumed).Round(time.Millisecond))
+	assert.True(t, gone, "keys left on nodes (node: count): %v", left())
+}
+
+// TestFaults_restart kills a node holding the lock and starts it again: with
+// appendonly yes and appendfsync always the key survives, with its expiry.
+func TestFaults_restart(t *testing.T) {
+	f := dockerFaults(t)
+	ctx := context.Background()
+	const (
+		ttl       = 30 * time.Second
+		restarted = 0
+	)
+	name := lockName(t)
+	client := newClient(t, nil, redlock.WithTTL(ttl))
+	l, err := client.Lock(ctx, name)
+	require.NoError(t, err)
+	require.NoError(t, client.Close())
+	require.Equal(t, allNodes(), holders(t, name, l.Token()))
+	before := pttlOn(t, restarted, name)
+
+	f.kill(restarted)
+	f.start(restarted)
+	v, ok := keyOn(t, restarted, name)
+	require.True(t, ok, "the key survived the restart")
+	assert.Equal(t, l.Token(), v, "with the holder's token")
+	after := pttlOn(t, restarted, name)
+	assert.True(t, after > 0 && after < before, "PTTL %v after the restart, %v before", after, before)
+	time.Sleep(100 * time.Millisecond)
+	later := pttlOn(t, restarted, name)
+	assert.True(t, later > 0 && later < after, "the ttl counts down: %v, then %v", after, later)
+
+	require.NoError(t, l.Unlock(ctx))
+	require.NoError(t, client.Close())
+	assert.Empty(t, present(t, name, except(restarted)...), "released on the nodes that stayed up")
+	// The client's pooled connection to the restarted node died with it, so
+	// the release sent there may fail; the key then expires by its ttl.
+	if v, ok := keyOn(t, restarted, name); ok {
+		t.Logf("the release did not reach the restarted node: its key (ours: %v) expires in %v",
+			v == l.Token(), pttlOn(t, restarted, name))
+	}
+}
