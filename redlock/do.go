@@ -3,6 +3,7 @@ package redlock
 import (
 	"context"
 	"errors"
+	"strings"
 )
 
 // Do runs fn while holding the lock named name, renewed in the background,
@@ -39,7 +40,39 @@ func (c *Client) Do(ctx context.Context, name string, fn func(ctx context.Contex
 		if p != nil {
 			panic(p)
 		}
-		err = errors.Join(err, lost, unlockErr)
+		err = join(err, lost, unlockErr)
 	}()
 	return fn(held)
 }
+
+// join is errors.Join on one line: the non-nil errs, separated by "; ".
+func join(errs ...error) error {
+	var j joined
+	for _, e := range errs {
+		if e != nil {
+			j = append(j, e)
+		}
+	}
+	switch len(j) {
+	case 0:
+		return nil
+	case 1:
+		return j[0]
+	}
+	return j
+}
+
+type joined []error
+
+func (j joined) Error() string {
+	var b strings.Builder
+	for i, e := range j {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+func (j joined) Unwrap() []error { return j }

@@ -10,9 +10,13 @@
 // in the background and [Client.Do] wraps the whole pattern around a
 // function. [Lock.Unlock] releases it and reports whether it was still held.
 // [Client.Status] shows what each node holds. Every call that does I/O takes
-// a context first, and every error matches one of four sentinels with
-// [errors.Is]: [ErrNotObtained], [ErrLost], [ErrNotHeld],
-// [ErrInvalidArgument]; per-node causes are [*NodeError]s in the same chain.
+// a context first. A decided outcome is told by four sentinels, matched with
+// [errors.Is]: [ErrNotObtained], [ErrLost], [ErrNotHeld] and
+// [ErrInvalidArgument]. Two kinds of error decide nothing and match none of
+// them: a call interrupted by its context (the error wraps the context's
+// cause), and an Extend or Unlock that could not reach enough nodes to know
+// (the lock stays held until [Lock.Until], or expires by its ttl). Per-node
+// causes are [*NodeError]s in the same chain, for [errors.As].
 //
 // # The algorithm
 //

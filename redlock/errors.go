@@ -12,14 +12,16 @@ var (
 	// context's cause.
 	ErrNotObtained = errors.New("redlock: not obtained")
 
-	// ErrLost is returned by [Lock.Extend] when the lock can no longer be
-	// shown to be held by a quorum: its validity lapsed, or too few nodes
-	// still held its token. A lost lock stays lost.
+	// ErrLost is returned by [Lock.Extend], and is the cause of a hold's
+	// cancellation, when the lock can no longer be shown to be held by a
+	// quorum: its validity lapsed, too few nodes still hold its token, or a
+	// hold could not renew it before its margin. A lost lock stays lost.
 	ErrLost = errors.New("redlock: lock lost")
 
-	// ErrNotHeld is returned by [Lock.Unlock] when fewer than a quorum of
-	// nodes still held the lock's token at release time: the critical
-	// section may have run unprotected.
+	// ErrNotHeld is returned by [Lock.Unlock] when so many nodes answered
+	// that they no longer held the lock's token that a quorum cannot have:
+	// the critical section may have run unprotected. Extend, Hold and Unlock
+	// of a lock already unlocked return it too.
 	ErrNotHeld = errors.New("redlock: lock not held")
 
 	// ErrInvalidArgument wraps every rejected argument or option; the message

@@ -94,6 +94,13 @@ type faultPool struct {
 	gate    chan struct{} // if not nil, slowCmd waits for it to close before it runs
 	slowCmd string
 	sets    int // SET commands that reached the server
+	evalsha int // EVALSHA commands sent, slow or not
+}
+
+func (p *faultPool) evals() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.evalsha
 }
 
 func (p *faultPool) setDown(down bool) {
@@ -151,6 +158,9 @@ func (timeoutErr) Temporary() bool { return true }
 func (c *faultConn) DoWithTimeout(timeout time.Duration, cmd string, args ...any) (any, error) {
 	c.pool.mu.Lock()
 	gate, slowCmd := c.pool.gate, c.pool.slowCmd
+	if cmd == "EVALSHA" {
+		c.pool.evalsha++
+	}
 	c.pool.mu.Unlock()
 	if gate != nil && cmd == slowCmd {
 		t := time.NewTimer(timeout)

@@ -50,7 +50,7 @@ func (l *Lock) Hold(ctx context.Context) (held context.Context, stop context.Can
 	l.mu.Lock()
 	var err error
 	switch {
-	case l.unlocked:
+	case l.unlocked: // or being unlocked: Unlock sets this before it stops holds
 		err = fmt.Errorf("%w: %q is unlocked", ErrNotHeld, l.name)
 	case l.lost != nil:
 		err = l.lost
@@ -78,7 +78,11 @@ func (l *Lock) renew(held context.Context, h *holder) {
 
 	deadline := clk.NewTimer(untilMargin())
 	defer deadline.Stop()
-	next := clk.NewTimer(l.renewEvery())
+	// Renew every third of the ttl, but at the latest halfway to the
+	// deadline, so that a hold started late, or with a wide margin, still
+	// renews before it gives up.
+	renewIn := func() time.Duration { return min(l.renewEvery(), max(untilMargin()/2, 0)) }
+	next := clk.NewTimer(renewIn())
 	defer next.Stop()
 
 	var (
@@ -110,7 +114,7 @@ func (l *Lock) renew(held context.Context, h *holder) {
 			case err == nil:
 				last = nil
 				deadline.Reset(untilMargin())
-				next.Reset(l.renewEvery())
+				next.Reset(renewIn())
 			case errors.Is(err, ErrLost), errors.Is(err, ErrNotHeld):
 				h.cancel(err)
 				return
@@ -139,15 +143,5 @@ func (l *Lock) clearHold(h *holder) {
 	defer l.mu.Unlock()
 	if l.hold == h {
 		l.hold = nil
-	}
-}
-
-// stopHold stops the lock's hold, if any, and waits for it.
-func (l *Lock) stopHold() {
-	l.mu.Lock()
-	h := l.hold
-	l.mu.Unlock()
-	if h != nil {
-		h.stop(context.Canceled)
 	}
 }

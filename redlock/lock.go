@@ -54,7 +54,7 @@ func encodeToken(raw *[16]byte) string { return tokenEncoding.EncodeToString(raw
 // Name returns the lock's name, as given to Lock or TryLock.
 func (l *Lock) Name() string { return l.name }
 
-// Key returns the Redis key of the lock: the name after the key prefix.
+// Key returns the Redis key of the lock: the key prefix followed by the name.
 func (l *Lock) Key() string { return l.key }
 
 // Token returns the random value that identifies this acquisition on the
@@ -62,9 +62,10 @@ func (l *Lock) Key() string { return l.key }
 func (l *Lock) Token() string { return l.token }
 
 // Until returns the time until which the lock is known to be held, on the
-// client's clock (with Go's monotonic reading for the real clock): the start
-// of the last successful acquisition or extension, plus the ttl, less the
-// time that round took and the drift allowance. It does not query the nodes.
+// client's clock (with Go's monotonic reading for the real clock): the end
+// of the last successful acquisition or extension plus its validity, that
+// is its start plus the ttl less the drift allowance. It does not query the
+// nodes. Once the lock is lost or unlocked, Until returns the zero time.
 func (l *Lock) Until() time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -83,7 +84,8 @@ func (l *Lock) TTL() time.Duration { return l.cfg.ttl }
 // nodes: another owner may have taken it meanwhile), when so many nodes
 // answered that they no longer hold its token that a quorum cannot, or when
 // the extension took longer than the validity it would give. A lost lock
-// stays lost: later calls return the same error.
+// stays lost: later calls return the same error. Call [Lock.Unlock] all the
+// same, to remove what is left of it on the nodes.
 //
 // When too few nodes confirmed only because others could not be reached,
 // the outcome is unknown: Extend returns an error that does not wrap ErrLost
@@ -120,10 +122,7 @@ func (l *Lock) Extend(ctx context.Context) error {
 	validity := clock.Validity(cfg.ttl, elapsed, cfg.driftFactor)
 	switch {
 	case ok >= c.quorum && validity > 0:
-		l.mu.Lock()
-		l.until = start.Add(validity)
-		l.mu.Unlock()
-		return nil
+		return l.extended(start.Add(elapsed + validity))
 	case ok >= c.quorum:
 		return l.markLost(fmt.Errorf("%w: %q: extending took %v, leaving no validity of the %v ttl: %w",
 			ErrLost, l.name, elapsed, cfg.ttl, errOrNone(err)))
@@ -137,6 +136,21 @@ func (l *Lock) Extend(ctx context.Context) error {
 	}
 	return fmt.Errorf("redlock: extend %q: %d of %d nodes failed, so %d cannot confirm; the lock stays held until its validity ends in %v: %w",
 		l.name, r.Failed(), len(c.nodes), c.quorum, l.Until().Sub(cfg.clock.Now()), err)
+}
+
+// extended records a successful extension, unless the lock was declared
+// lost meanwhile (by a hold whose deadline passed while Extend ran): a lost
+// lock stays lost. Until never moves backwards.
+func (l *Lock) extended(until time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost != nil {
+		return l.lost
+	}
+	if until.After(l.until) {
+		l.until = until
+	}
+	return nil
 }
 
 // notOwners counts the outcomes in which a node answered that it does not
@@ -155,9 +169,13 @@ func notOwners(seen []quorum.Outcome) int {
 // never deletes another owner's key. It returns nil if a quorum of nodes
 // still held the token, so that the lock was held until released.
 //
-// If fewer did, the lock had expired or been lost, the critical section may
+// If so many nodes answered that they no longer held the token that a quorum
+// cannot have, the lock had expired or been taken, the critical section may
 // have run unprotected, and Unlock returns an error wrapping [ErrNotHeld]
-// and the per-node causes. Unlock also stops any hold of the lock. Since it
+// and the per-node causes. If too few answered only because others could
+// not be reached, that is unknown, and the error wraps the [NodeError]s but
+// not ErrNotHeld; the keys left on those nodes expire by their ttl. Unlock
+// also stops any hold of the lock, and [Lock.Until] becomes the zero time. Since it
 // usually runs after the work's context has ended, call it as
 // lock.Unlock(context.WithoutCancel(ctx)). If ctx ends before a quorum has
 // answered, Unlock returns ctx's cause; the release still goes on in the
@@ -167,16 +185,20 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	if ctx == nil {
 		return invalid("nil context")
 	}
-	l.stopHold()
-	l.op.Lock()
-	defer l.op.Unlock()
 	l.mu.Lock()
 	if l.unlocked {
 		l.mu.Unlock()
 		return fmt.Errorf("%w: %q is already unlocked", ErrNotHeld, l.name)
 	}
-	l.unlocked = true
+	l.unlocked = true // from here on no new hold starts
+	l.until = time.Time{}
+	h := l.hold
 	l.mu.Unlock()
+	if h != nil {
+		h.stop(context.Canceled)
+	}
+	l.op.Lock()
+	defer l.op.Unlock()
 
 	c := l.client
 	args := l.releaseArgs()
@@ -186,14 +208,18 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	})
 	ok, err := r.Wait(ctx, c.quorum)
 	defer c.finish(r, op, nil, nil) // after r is read below
-	switch {
-	case ok >= c.quorum:
+	if ok >= c.quorum {
 		return nil
-	case r.Failed() <= len(c.nodes)-c.quorum: // ctx ended before a decision
+	}
+	if gone := notOwners(r.Seen()); gone > len(c.nodes)-c.quorum {
+		return fmt.Errorf("%w: %q: %d of %d nodes no longer held its token (expired or taken): %w",
+			ErrNotHeld, l.name, gone, len(c.nodes), err)
+	}
+	if r.Failed() <= len(c.nodes)-c.quorum { // ctx ended before a decision
 		return fmt.Errorf("redlock: unlock %q interrupted, release goes on in the background: %w", l.name, err)
 	}
-	return fmt.Errorf("%w: %q: %d of %d nodes still held it, %d needed: %w",
-		ErrNotHeld, l.name, ok, len(c.nodes), c.quorum, err)
+	return fmt.Errorf("redlock: unlock %q: %d of %d nodes failed, so whether a quorum still held it is unknown; its keys there expire by their ttl: %w",
+		l.name, r.Failed(), len(c.nodes), err)
 }
 
 // track records which nodes answered the acquiring round r, and follows

@@ -65,15 +65,13 @@ const (
 // an error wrapping [ErrInvalidArgument]; neither the error nor
 // [Node.String] ever shows the password.
 func ParseURL(rawURL string, options ...redis.DialOption) (*Node, error) {
+	shown := redact(rawURL)
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // url.Error repeats the URL, password and all
-		}
-		return nil, invalid("node URL %q: %v", redact(rawURL), err)
+		// url.Error and its causes quote parts of the URL, password
+		// included: say what is wrong without them.
+		return nil, invalid("node URL %q cannot be parsed (percent-encode special characters in the user and password)", shown)
 	}
-	shown := u.Redacted()
 	switch {
 	case u.Scheme != "redis" && u.Scheme != "rediss":
 		return nil, invalid("node URL %q: scheme must be redis or rediss", shown)
@@ -86,13 +84,11 @@ func ParseURL(rawURL string, options ...redis.DialOption) (*Node, error) {
 	if err != nil || host == "" {
 		return nil, invalid("node URL %q: host must be host:port", shown)
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return nil, invalid("node URL %q: port %q is not in 1-65535", shown, port)
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || !digits(port) {
+		return nil, invalid("node URL %q: port is not a number in 1-65535", shown)
 	}
-	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
-		if n, err := strconv.Atoi(db); err != nil || n < 0 {
-			return nil, invalid("node URL %q: database %q is not a number", shown, db)
-		}
+	if db := strings.TrimPrefix(u.Path, "/"); db != "" && !digits(db) {
+		return nil, invalid("node URL %q: database is not a number", shown)
 	}
 	opts := append([]redis.DialOption{
 		redis.DialConnectTimeout(urlDialTimeout),
@@ -112,22 +108,38 @@ func ParseURL(rawURL string, options ...redis.DialOption) (*Node, error) {
 	return &Node{addr: u.Host, desc: shown, pool: pool, owned: pool}, nil
 }
 
-// redact masks what lies between "://" and the last "@" of the authority,
-// for URLs too malformed for url.Parse to do it.
-func redact(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		if at := strings.LastIndex(raw, "@"); at >= 0 {
-			return "xxxxx" + raw[at:]
+func digits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
 		}
+	}
+	return s != ""
+}
+
+// redact masks the password of a node URL, however malformed: everything
+// after the first colon of the user information, which is taken to run from
+// the scheme's end to the last "@" of the whole string (a password may hold
+// unescaped '/', '?', '#' or '@' that would end it earlier for url.Parse).
+// A user information with such characters before its first colon is masked
+// whole.
+func redact(raw string) string {
+	at := strings.LastIndex(raw, "@")
+	if at < 0 {
 		return raw
 	}
-	authority := rest
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		authority = rest[:i]
+	start := 0
+	if i := strings.Index(raw, "://"); i >= 0 && i < at {
+		start = i + len("://")
+	} else if i := strings.Index(raw, ":"); i >= 0 && i < at {
+		start = i + 1 // "redis:user:pw@host"
 	}
-	if at := strings.LastIndex(authority, "@"); at >= 0 {
-		return scheme + "://xxxxx" + rest[at:]
+	user, _, hasPassword := strings.Cut(raw[start:at], ":")
+	switch {
+	case strings.ContainsAny(user, "/?#"):
+		return raw[:start] + "xxxxx" + raw[at:]
+	case hasPassword:
+		return raw[:start] + user + ":xxxxx" + raw[at:]
 	}
 	return raw
 }
@@ -155,15 +167,15 @@ func (n *Node) do(ctx context.Context, cmd string, args []any) (any, error) {
 	if !ok {
 		return nil, errors.New("redlock: internal: no deadline") // every round sets one
 	}
-	timeout := time.Until(deadline)
-	if timeout <= 0 {
-		return nil, context.DeadlineExceeded
-	}
 	conn, err := n.pool.GetContext(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
+	timeout := time.Until(deadline) // what getting the connection left
+	if timeout <= 0 {
+		return nil, context.DeadlineExceeded
+	}
 	return redis.DoWithTimeout(conn, timeout, cmd, args...)
 }
 

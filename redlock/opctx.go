@@ -29,7 +29,8 @@ func newOpContext(parent context.Context, timeout time.Duration) *opContext {
 }
 
 func (c *opContext) Deadline() (time.Time, bool) { return c.deadline, true }
-func (c *opContext) Value(key any) any           { return c.parent.Value(key) }
+
+func (c *opContext) Value(key any) any { return c.parent.Value(key) }
 
 func (c *opContext) Done() <-chan struct{} {
 	c.mu.Lock()

@@ -62,11 +62,12 @@ func WithDriftFactor(f float64) Option { return func(c *config) { c.driftFactor 
 func WithNodeTimeout(d time.Duration) Option { return func(c *config) { c.nodeTimeout = d } }
 
 // WithRetryDelay sets the bounds of the random delay between two attempts
-// of [Client.Lock]; each delay is drawn uniformly from [min, max] so that
-// contending clients do not retry in step. It needs 0 < min <= max. The
-// default is 50ms to 250ms.
-func WithRetryDelay(min, max time.Duration) Option {
-	return func(c *config) { c.retryMin, c.retryMax = min, max }
+// of [Client.Lock], and between retries of a failed renewal in a hold; each
+// delay is drawn uniformly from [least, most] so that contending clients do
+// not retry in step. It needs 0 < least <= most. The default is 50ms to
+// 250ms.
+func WithRetryDelay(least, most time.Duration) Option {
+	return func(c *config) { c.retryMin, c.retryMax = least, most }
 }
 
 // WithRetryLimit caps the attempts of [Client.Lock] at 1+n; n must not be

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/quorumlock/quorumlock/clock"
@@ -23,7 +22,7 @@ type Client struct {
 	nodes  []*Node
 	quorum int
 	cfg    config
-	bg     sync.WaitGroup // background rounds and undo releases
+	bg     background // background rounds and undo releases
 }
 
 // MaxNodes is the most nodes a client may have.
@@ -69,12 +68,14 @@ func (c *Client) Nodes() []*Node { return append([]*Node(nil), c.nodes...) }
 // Quorum returns how many nodes must agree for a lock to be held.
 func (c *Client) Quorum() int { return c.quorum }
 
-// Close waits until the client's background work has finished: releases of
-// failed attempts on nodes that answered late, and releases still running on
-// slow nodes when Unlock returned. Each is bounded by the node timeout. Close
-// does not close the nodes, and the client stays usable.
+// Close waits until none of the client's background work is running:
+// releases of failed attempts on nodes that answered late, and calls still
+// running on slow nodes when Lock, Extend or Unlock returned, each bounded by
+// the node timeout. Work that starts while Close waits (a hold renewing, a
+// concurrent Lock) is waited for too. Close does not close the nodes, does
+// not stop holds, and leaves the client usable; it always returns nil.
 func (c *Client) Close() error {
-	c.bg.Wait()
+	c.bg.wait()
 	return nil
 }
 
@@ -196,7 +197,7 @@ func (c *Client) acquire(ctx context.Context, cfg *config, name, key string) (*L
 	elapsed := cfg.clock.Since(start)
 	validity := clock.Validity(cfg.ttl, elapsed, cfg.driftFactor)
 	if ok >= c.quorum && validity > 0 {
-		l.until = start.Add(validity)
+		l.until = start.Add(elapsed + validity) // the end of the round plus the validity
 		l.track(r, op)
 		return l, nil
 	}
@@ -207,11 +208,7 @@ func (c *Client) acquire(ctx context.Context, cfg *config, name, key string) (*L
 		if errors.Is(o.Err, errHeldElsewhere) {
 			return // SET NX did nothing there
 		}
-		c.bg.Add(1)
-		go func() {
-			defer c.bg.Done()
-			_ = l.releaseOn(o.Target)
-		}()
+		c.bg.goDo(func() { _ = l.releaseOn(o.Target) })
 	}, nil)
 	if ok >= c.quorum {
 		return nil, fmt.Errorf("%w: %q: %d of %d nodes granted it but the acquisition took %v, leaving no validity of the %v ttl: %w",
@@ -247,9 +244,7 @@ func (c *Client) finish(r *quorum.Round, op *opContext, each func(quorum.Outcome
 		}
 		return
 	}
-	c.bg.Add(1)
-	go func() {
-		defer c.bg.Done()
+	c.bg.goDo(func() {
 		for o := range r.Outcomes() {
 			if each != nil {
 				each(o)
@@ -259,7 +254,7 @@ func (c *Client) finish(r *quorum.Round, op *opContext, each func(quorum.Outcome
 		if after != nil {
 			after()
 		}
-	}()
+	})
 }
 
 // acquire is SET key token NX PX ttl on one node.
