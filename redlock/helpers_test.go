@@ -45,9 +45,13 @@ func newCluster(tb testing.TB, n int) *cluster {
 }
 
 // client returns a client on the cluster whose background work is waited for
-// when the test ends, before goleak looks.
+// when the test ends, before goleak looks. Its node timeout is 500ms unless
+// opts say otherwise: tests about timeouts set their own, and the others
+// must not fail because a loaded machine running the race detector took
+// longer than the 50ms default for a round-trip.
 func (c *cluster) client(tb testing.TB, opts ...redlock.Option) *redlock.Client {
 	tb.Helper()
+	opts = append([]redlock.Option{redlock.WithNodeTimeout(500 * time.Millisecond)}, opts...)
 	cl, err := redlock.New(c.nodes, opts...)
 	require.NoError(tb, err)
 	tb.Cleanup(func() { _ = cl.Close() })
