@@ -130,7 +130,10 @@ func TestLock_contention(t *testing.T) {
 		rounds   = 50
 		budget   = 4 * time.Minute // for the whole test
 		lockWait = time.Minute     // for one acquisition
-		ttl      = 5 * time.Second // far longer than a hold
+		ttl      = 2 * time.Second // far longer than a hold; a key a failed release left expires soon
+		// Generous against a loaded machine: a timed-out release leaves a
+		// key that holds the others up until it expires.
+		nodeTimeout = 250 * time.Millisecond
 	)
 	name := lockName(t)
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
@@ -156,7 +159,8 @@ func TestLock_contention(t *testing.T) {
 	clients := make([]*redlock.Client, workers)
 	for w := range clients {
 		// Each worker is an independent client with its own connections.
-		clients[w] = newClient(t, nil, redlock.WithTTL(ttl), redlock.WithRetryDelay(time.Millisecond, 5*time.Millisecond))
+		clients[w] = newClient(t, nil, redlock.WithTTL(ttl), redlock.WithNodeTimeout(nodeTimeout),
+			redlock.WithRetryDelay(time.Millisecond, 5*time.Millisecond))
 	}
 	began := time.Now()
 	var wg sync.WaitGroup

@@ -7,8 +7,9 @@
 //
 // Environment:
 //
-//	REDLOCK_NODES            comma-separated redis:// URLs of the nodes; the
-//	                         default is the compose cluster on 127.0.0.1:7001..7005
+//	REDLOCK_NODES            comma-separated redis:// URLs of the nodes, as the
+//	                         redlock command reads it; unset or blank: the
+//	                         compose cluster on 127.0.0.1:7001..7005
 //	REDLOCK_REQUIRE_CLUSTER  1: an unreachable cluster or docker CLI fails the
 //	                         suite (as in CI); unset: the tests skip
 //	COMPOSE_PROJECT_NAME     compose project of the cluster (default quorumlock)
@@ -98,13 +99,15 @@ func nodesFromEnv() (urls []string, isDefault bool, err error) {
 	if !set || strings.TrimSpace(raw) == "" {
 		return defaultNodes, true, nil
 	}
-	for _, u := range strings.Split(raw, ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			urls = append(urls, u)
+	for i, u := range strings.Split(raw, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			return nil, false, fmt.Errorf("REDLOCK_NODES: URL %d of the list is empty", i+1)
 		}
+		urls = append(urls, u)
 	}
-	if len(urls) < 3 {
-		return nil, false, fmt.Errorf("REDLOCK_NODES names %d nodes, the suite needs at least 3", len(urls))
+	if len(urls) != len(defaultNodes) {
+		return nil, false, fmt.Errorf("REDLOCK_NODES names %d nodes; the suite is written for %d",
+			len(urls), len(defaultNodes))
 	}
 	for _, u := range urls {
 		if _, err := redlock.ParseURL(u); err != nil {
@@ -149,7 +152,7 @@ func needCluster(t *testing.T) {
 	if requireNodes {
 		t.Fatalf("cluster unusable (REDLOCK_REQUIRE_CLUSTER=1): %v", clusterErr)
 	}
-	t.Skipf("cluster unusable: %v (start it with scripts/cluster.sh up)", clusterErr)
+	t.Skipf("cluster unusable: %v", clusterErr)
 }
 
 // doNode sends one command to node i on a fresh connection, bypassing any
