@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// binary is the redlock command built once for the tests that run it as a
+// process of its own.
+var binary string
+
+// TestMain builds the command (with the race detector if the tests have
+// it), runs the tests, and checks that none left a goroutine behind.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "redlock-cmd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "redlock")
+	args := []string{"build", "-o", binary}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building the redlock command: %v\n%s", err, out)
+		_ = os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// testNodes are in-process Redis servers whose keys expire in real time.
+type testNodes struct {
+	servers []*miniredis.Miniredis
+	urls    string // for --nodes and REDLOCK_NODES
+}
+
+func startNodes(t *testing.T, n int) *testNodes {
+	t.Helper()
+	tn := &testNodes{}
+	var urls []string
+	for range n {
+		s := miniredis.RunT(t)
+		s.ClockTTL(true)
+		tn.servers = append(tn.servers, s)
+		urls = append(urls, "redis://"+s.Addr())
+	}
+	tn.urls = strings.Join(urls, ",")
+	return tn
+}
+
+// holding returns the indexes of the servers that have key.
+func (tn *testNodes) holding(key string) []int {
+	var idx []int
+	for i, s := range tn.servers {
+		if s.Exists(key) {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// env is the test's environment with REDLOCK_NODES pointing at tn.
+func (tn *testNodes) env() []string {
+	return append(os.Environ(), nodesEnv+"="+tn.urls)
+}
+
+// result is what one redlock invocation did.
+type result struct {
+	code           int
+	stdout, stderr string
+	took           time.Duration
+}
+
+// testNodeTimeout replaces the 50ms default node timeout in the tests'
+// run and status commands: a loaded machine running the tests with the
+// race detector can take longer than 50ms to answer, and these tests are
+// about the command, not about slow nodes.
+const testNodeTimeout = "--node-timeout=500ms"
+
+// withNodeTimeout puts testNodeTimeout after a run or status subcommand; a
+// --node-timeout given later in args overrides it.
+func withNodeTimeout(args []string) []string {
+	if len(args) > 0 && (args[0] == "run" || args[0] == "status") {
+		return append([]string{args[0], testNodeTimeout}, args[1:]...)
+	}
+	return args
+}
+
+// runInProcess calls run with args (see withNodeTimeout), no stdin and env.
+func runInProcess(env []string, args ...string) result {
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := run(withNodeTimeout(args), nil, &stdout, &stderr, env)
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+}
+
+// command returns the built command with args (see withNodeTimeout) and
+// env, bounded by a minute; start it, then finish it with wait.
+func command(t *testing.T, env []string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, binary, withNodeTimeout(args)...)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	return cmd, &stdout, &stderr
+}
+
+// wait waits for a started command and returns its result.
+func wait(t *testing.T, cmd *exec.Cmd, stdout, stderr *bytes.Buffer, start time.Time) result {
+	t.Helper()
+	err := cmd.Wait()
+	if cmd.ProcessState == nil {
+		require.NoError(t, err)
+	}
+	return result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+}
+
+// runBinary runs the built command to completion.
+func runBinary(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd, stdout, stderr := command(t, env, args...)
+	start := time.Now()
+	require.NoError(t, cmd.Start())
+	return wait(t, cmd, stdout, stderr, start)
+}
+
+// waitFile waits up to ten seconds for path to have content, and returns
+// it.
+func waitFile(t *testing.T, path string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil && len(b) > 0 {
+			return string(b)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not appear: %v", path, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func writeFile(path string) error { return os.WriteFile(path, nil, 0o644) }

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/quorumlock/quorumlock/redlock"
+)
+
+const statusHelp = `Usage: redlock status [flags] NAME
+
+Reads the lock NAME on every node, without changing it, and prints for each
+node whether it answered, whether it holds NAME, a short fingerprint of the
+owner's token (never the token itself) and the time left to live; then the
+verdict: held (one owner on a quorum of nodes), free (a quorum has no key),
+split (neither, e.g. while an attempt is undone or keys expire) or unknown
+(fewer than a quorum of nodes answered).
+
+Flags:
+{{flags}}
+Exit status: 0 if a quorum of nodes answered, whatever the verdict; 69 if
+not; 64 for a usage error.
+`
+
+func cmdStatus(args []string, sio stdio) int {
+	fs := newFlagSet("status")
+	var nf nodeFlags
+	nf.register(fs)
+	asJSON := fs.Bool("json", false, "print the status as one JSON object")
+	if status, ok := parse(fs, args, statusHelp, sio); !ok {
+		return status
+	}
+	switch {
+	case fs.NArg() == 0:
+		return usageError(sio, fs, "no lock NAME given")
+	case fs.NArg() > 1:
+		return usageError(sio, fs, "one lock NAME expected, got %q (flags go before NAME)", fs.Args())
+	case fs.Arg(0) == "":
+		return usageError(sio, fs, "the lock NAME is empty")
+	}
+	client, closeClient, status := connect(fs, &nf, sio)
+	if client == nil {
+		return status
+	}
+	defer closeClient()
+
+	// Status waits for every node's answer or its node timeout, so it
+	// returns on its own; the deadline only guards against the unexpected.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := client.Status(ctx, fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(sio.err, "redlock status: %s\n", describe(err))
+		return exitSoftware
+	}
+	if *asJSON {
+		err = writeStatusJSON(sio.out, st)
+	} else {
+		err = writeStatus(sio.out, st)
+	}
+	if err != nil {
+		fmt.Fprintf(sio.err, "redlock status: %v\n", err)
+		return exitSoftware
+	}
+	if st.Verdict == redlock.VerdictUnknown {
+		fmt.Fprintf(sio.err, "redlock status: only %d of %d nodes answered, %d needed for a verdict\n",
+			answered(st), len(st.Nodes), st.Quorum)
+		return exitUnavailable
+	}
+	return exitOK
+}
+
+func answered(st *redlock.Status) int {
+	n := 0
+	for _, ns := range st.Nodes {
+		if ns.Err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// writeStatus prints st as a table and a verdict line.
+func writeStatus(w io.Writer, st *redlock.Status) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tREACHABLE\tHELD\tOWNER\tTTL")
+	for _, ns := range st.Nodes {
+		switch {
+		case ns.Err != nil:
+			fmt.Fprintf(tw, "%s\tno\t-\t-\t-\t%s\n", ns.Addr, nodeError(ns.Err))
+		case !ns.Held:
+			fmt.Fprintf(tw, "%s\tyes\tno\t-\t-\n", ns.Addr)
+		default:
+			fmt.Fprintf(tw, "%s\tyes\tyes\t%s\t%s\n", ns.Addr, ns.Owner, formatTTL(ns.TTL))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, verdictLine(st))
+	return err
+}
+
+// verdictLine sums st up in one line.
+func verdictLine(st *redlock.Status) string {
+	n, up := len(st.Nodes), answered(st)
+	count := func(pred func(redlock.NodeStatus) bool) int {
+		c := 0
+		for _, ns := range st.Nodes {
+			if ns.Err == nil && pred(ns) {
+				c++
+			}
+		}
+		return c
+	}
+	switch st.Verdict {
+	case redlock.VerdictHeld:
+		on := count(func(ns redlock.NodeStatus) bool { return ns.Held && ns.Owner == st.Owner })
+		return fmt.Sprintf("verdict: held by %s on %d of %d nodes (quorum %d)", st.Owner, on, n, st.Quorum)
+	case redlock.VerdictFree:
+		free := count(func(ns redlock.NodeStatus) bool { return !ns.Held })
+		return fmt.Sprintf("verdict: free on %d of %d nodes (quorum %d)", free, n, st.Quorum)
+	case redlock.VerdictSplit:
+		return fmt.Sprintf("verdict: split: %d of %d nodes answered, but neither one owner nor absence is on a quorum of %d (it resolves as keys are released or expire)",
+			up, n, st.Quorum)
+	}
+	return fmt.Sprintf("verdict: unknown: %d of %d nodes answered, %d needed", up, n, st.Quorum)
+}
+
+// nodeError is what went wrong on a node, without the node's address
+// that the table shows already.
+func nodeError(err error) string {
+	if ne, ok := errors.AsType[*redlock.NodeError](err); ok {
+		return ne.Err.Error()
+	}
+	return describe(err)
+}
+
+func formatTTL(d time.Duration) string {
+	if d < 0 {
+		return "no expiry"
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+type jsonStatus struct {
+	Name    string     `json:"name"`
+	Key     string     `json:"key"`
+	Quorum  int        `json:"quorum"`
+	Verdict string     `json:"verdict"`
+	Owner   string     `json:"owner,omitempty"`
+	Nodes   []jsonNode `json:"nodes"`
+}
+
+type jsonNode struct {
+	Addr      string `json:"addr"`
+	Reachable bool   `json:"reachable"`
+	Error     string `json:"error,omitempty"`
+	Held      bool   `json:"held"`
+	Owner     string `json:"owner,omitempty"`
+	TTLMillis *int64 `json:"ttl_ms,omitempty"` // -1: no expiry
+}
+
+func writeStatusJSON(w io.Writer, st *redlock.Status) error {
+	js := jsonStatus{
+		Name: st.Name, Key: st.Key, Quorum: st.Quorum,
+		Verdict: st.Verdict.String(), Owner: st.Owner,
+		Nodes: make([]jsonNode, len(st.Nodes)),
+	}
+	for i, ns := range st.Nodes {
+		jn := jsonNode{Addr: ns.Addr, Reachable: ns.Err == nil, Held: ns.Held, Owner: ns.Owner}
+		if ns.Err != nil {
+			jn.Error = nodeError(ns.Err)
+		}
+		if ns.Held {
+			ms := ns.TTL.Milliseconds()
+			if ns.TTL < 0 {
+				ms = -1
+			}
+			jn.TTLMillis = &ms
+		}
+		js.Nodes[i] = jn
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(js)
+}
