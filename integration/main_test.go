@@ -133,7 +133,16 @@ func pingAll(timeout time.Duration) error {
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	var msgs []string
+	for _, err := range errs {
+		if err != nil {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d nodes do not answer PING: %s", len(msgs), len(nodeURLs), strings.Join(msgs, "; "))
 }
 
 // ping sends PING to node i on a fresh connection.
