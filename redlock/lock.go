@@ -33,12 +33,13 @@ type Lock struct {
 
 	op sync.Mutex // serialises Extend and Unlock
 
-	// settled is closed once every node has answered the acquiring SET, or
-	// nil if all had when the lock was granted; answered has bit i set once
-	// node i has. A release or extension is sent to a node only after its
-	// SET has returned, so a late SET cannot land after an Unlock.
-	settled  chan struct{}
+	// answered has bit i set once node i has answered the acquiring SET. A
+	// release or extension is sent to a node only after that, so that a late
+	// SET cannot land after an Unlock; waiters sleep on setCond, which is
+	// set up only if some node had not answered when the lock was granted.
 	answered atomic.Uint64
+	setMu    sync.Mutex
+	setCond  sync.Cond
 
 	mu       sync.Mutex // guards the fields below
 	until    time.Time
@@ -112,10 +113,7 @@ func (l *Lock) Extend(ctx context.Context) error {
 	}
 
 	args := []any{extendScript.hash, 1, l.keyArg, l.tokenArg, cfg.ttl.Milliseconds()}
-	r, op := c.start(ctx, cfg.nodeTimeout, func(ctx context.Context, i int) error {
-		l.awaitSET(i)
-		return c.nodes[i].compare(ctx, extendScript, args)
-	})
+	r, op := c.start(ctx, cfg.nodeTimeout, l.onNode(extendScript, args))
 	ok, err := r.Wait(ctx, c.quorum)
 	defer c.finish(r, op, nil, nil) // after r is read below
 	elapsed := cfg.clock.Since(start)
@@ -201,11 +199,7 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	defer l.op.Unlock()
 
 	c := l.client
-	args := l.releaseArgs()
-	r, op := c.start(ctx, l.cfg.nodeTimeout, func(ctx context.Context, i int) error {
-		l.awaitSET(i)
-		return c.nodes[i].compare(ctx, releaseScript, args)
-	})
+	r, op := c.start(ctx, l.cfg.nodeTimeout, l.onNode(releaseScript, l.releaseArgs()))
 	ok, err := r.Wait(ctx, c.quorum)
 	defer c.finish(r, op, nil, nil) // after r is read below
 	if ok >= c.quorum {
@@ -234,17 +228,42 @@ func (l *Lock) track(r *quorum.Round, op *opContext) {
 		l.client.finish(r, op, nil, nil)
 		return
 	}
-	l.settled = make(chan struct{})
+	l.setCond.L = &l.setMu
 	l.client.finish(r, op, func(o quorum.Outcome) {
+		l.setMu.Lock()
 		l.answered.Or(1 << o.Target)
-	}, func() { close(l.settled) })
+		l.setCond.Broadcast()
+		l.setMu.Unlock()
+	}, nil)
 }
 
-// awaitSET waits until node i has answered the acquiring SET. The SET is
-// bounded by the node timeout, so this wait is too.
-func (l *Lock) awaitSET(i int) {
-	if l.settled != nil && l.answered.Load()&(1<<i) == 0 {
-		<-l.settled
+// awaitSET waits until node i has answered the acquiring SET, which is
+// bounded by the node timeout, and reports whether it had to wait.
+func (l *Lock) awaitSET(i int) bool {
+	bit := uint64(1) << i
+	if l.answered.Load()&bit != 0 {
+		return false
+	}
+	l.setMu.Lock()
+	defer l.setMu.Unlock()
+	for l.answered.Load()&bit == 0 {
+		l.setCond.Wait()
+	}
+	return true
+}
+
+// onNode returns the per-node call of an Extend or Unlock round: script s
+// with args, sent to node i once its acquiring SET has answered. A node that
+// made it wait gets a node timeout of its own from then on, so that waiting
+// for its SET does not use up the time for the script.
+func (l *Lock) onNode(s *script, args []any) func(context.Context, int) error {
+	return func(ctx context.Context, i int) error {
+		if l.awaitSET(i) {
+			own := newOpContext(ctx, l.cfg.nodeTimeout)
+			defer own.cancel()
+			ctx = own
+		}
+		return l.client.nodes[i].compare(ctx, s, args)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gomodule/redigo/redis"
@@ -180,15 +181,33 @@ func (n *Node) do(ctx context.Context, cmd string, args []any) (any, error) {
 }
 
 // eval runs s, sending its source only if the node does not know its hash.
-func (n *Node) eval(ctx context.Context, s *script, args []any) (any, error) {
-	reply, err := n.do(ctx, "EVALSHA", args)
-	if e, ok := err.(redis.Error); ok && strings.HasPrefix(string(e), "NOSCRIPT") {
-		src := make([]any, len(args))
-		copy(src, args)
-		src[0] = s.src
-		reply, err = n.do(ctx, "EVAL", src)
+// Our scripts are idempotent (compare-then-act, or read-only), so a script
+// that met a connection the node had closed, as idle connections are after
+// the node restarts, is sent again on another, a few times at most.
+func (n *Node) eval(ctx context.Context, s *script, args []any) (reply any, err error) {
+	for range staleRetries {
+		reply, err = n.do(ctx, "EVALSHA", args)
+		if e, ok := err.(redis.Error); ok && strings.HasPrefix(string(e), "NOSCRIPT") {
+			src := make([]any, len(args))
+			copy(src, args)
+			src[0] = s.src
+			reply, err = n.do(ctx, "EVAL", src)
+		}
+		if !staleConn(err) {
+			break
+		}
 	}
 	return reply, err
+}
+
+// staleRetries bounds the attempts of an idempotent command whose
+// connections turn out to be closed by the node.
+const staleRetries = 4
+
+// staleConn reports whether err says the connection was closed or reset by
+// the node, as opposed to a timeout or an answer.
+func staleConn(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // nodeErr wraps a failure on n, or returns nil.
