@@ -51,6 +51,11 @@ const (
 	demoThinkMax    = 50 * time.Millisecond // pause between a release and the next Lock
 )
 
+// changing is the phase while nodes go down or come back: a Lock call
+// counts in a phase only if it began and returned in that phase, so it saw
+// only that phase's nodes.
+const changing = -1
+
 // A demoPhase is one stage of the demo: which nodes go down or come back
 // before it, and whether the lock should be granted during it.
 type demoPhase struct {
@@ -115,7 +120,7 @@ type demo struct {
 	clients []*redlock.Client
 	up      []bool
 	ledger  *ledger
-	phase   atomic.Int32 // the current phase, stored after its node changes
+	phase   atomic.Int32 // the current phase, stored after its node changes; changing during them
 	holder  atomic.Int32 // the worker holding the lock, -1 for none
 	t0      time.Time
 }
@@ -192,6 +197,7 @@ func (d *demo) run(phaseDur time.Duration) (ok bool, err error) {
 
 	tick := max(phaseDur/6, 100*time.Millisecond)
 	for p, ph := range demoPhases {
+		d.phase.Store(changing) // a Lock call that sees this counts in no phase
 		if err := d.change(ph); err != nil {
 			return false, err
 		}

@@ -34,7 +34,7 @@ func newLedger(phases int) *ledger {
 }
 
 // granted records a hold by worker whose Lock call began in phase from and
-// returned in phase to. validUntil is the end of the lock's validity;
+// returned in phase to (see changing). validUntil is the end of the lock's validity;
 // confirmed tells whether Unlock found a quorum still holding it.
 func (l *ledger) granted(worker, from, to int, start, end, validUntil time.Duration, confirmed bool) {
 	l.mu.Lock()
@@ -44,7 +44,7 @@ func (l *ledger) granted(worker, from, to int, start, end, validUntil time.Durat
 		end = validUntil
 	}
 	l.holds = append(l.holds, hold{worker: worker, start: start, end: end})
-	if from == to {
+	if from == to && from != changing {
 		l.grants[from]++
 	} else {
 		l.changing[0]++
@@ -59,7 +59,7 @@ func (l *ledger) granted(worker, from, to int, start, end, validUntil time.Durat
 func (l *ledger) timedOut(from, to int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if from == to {
+	if from == to && from != changing {
 		l.gaveUp[from]++
 	} else {
 		l.changing[1]++

@@ -24,24 +24,21 @@ func TestRun_contention(t *testing.T) {
 	tn := startNodes(t, 5)
 	counter := filepath.Join(t.TempDir(), "counter")
 	require.NoError(t, os.WriteFile(counter, []byte("0\n"), 0o644))
-	runContention(t, append(tn.env(), "COUNTER="+counter), counter, 10)
-	for _, i := range tn.holding("counter") {
-		v, _ := tn.servers[i].Get("counter")
-		t.Logf("node %d: %q ttl %v", i, v, tn.servers[i].TTL("counter"))
-	}
+	runContentionOn(t, append(tn.env(), "COUNTER="+counter), "counter", counter, 10)
 	assert.Empty(t, tn.holding("counter"), "every release removed the keys")
 }
 
-// runContention starts n redlock run processes at once, each incrementing
-// the number in counter, and checks that the number is n at the end.
-func runContention(t *testing.T, env []string, counter string, n int) {
+// runContentionOn starts n redlock run processes at once, each taking the
+// lock name to increment the number in counter, and checks that the number
+// is n at the end.
+func runContentionOn(t *testing.T, env []string, name, counter string, n int) {
 	t.Helper()
 	const increment = `n=$(cat "$COUNTER"); sleep 0.1; echo $((n + 1)) > "$COUNTER"`
 	results := make([]result, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range n {
-		cmd, stdout, stderr := command(t, env, "run", "--wait", "30s", "--ttl", "5s", "counter", "--", "sh", "-c", increment)
+		cmd, stdout, stderr := command(t, env, "run", "--wait", "30s", "--ttl", "5s", name, "--", "sh", "-c", increment)
 		wg.Go(func() {
 			<-start
 			began := time.Now()
