@@ -26,10 +26,13 @@ type Timer interface {
 	// C returns the channel on which the time is delivered.
 	C() <-chan time.Time
 	// Stop prevents the Timer from firing. It reports whether the call
-	// stopped the timer, false if it had already fired or been stopped.
+	// stopped the timer, false if its value had already been received or
+	// it had been stopped. A value fired but not yet received is discarded,
+	// and Stop reports true, as time.Timer does since Go 1.23.
 	Stop() bool
 	// Reset changes the timer to fire after d. It reports whether the timer
-	// had been active.
+	// had been active, counting a value fired but not yet received, which
+	// it discards.
 	Reset(d time.Duration) bool
 }
 

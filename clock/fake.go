@@ -139,27 +139,33 @@ type fakeTimer struct {
 func (t *fakeTimer) C() <-chan time.Time { return t.c }
 
 // Stop and Reset discard a value fired but not yet received, as
-// time.Timer does since Go 1.23, so no stale time is read after them.
+// time.Timer does since Go 1.23, so no stale time is read after them. Like
+// time.Timer, they count such a timer as still active and report true: the
+// caller has not received its value, and now never will.
 func (t *fakeTimer) Stop() bool {
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
-	t.drain()
-	return t.f.remove(t)
+	unread := t.drain()
+	return t.f.remove(t) || unread
 }
 
 func (t *fakeTimer) Reset(d time.Duration) bool {
 	t.f.mu.Lock()
 	defer t.f.mu.Unlock()
-	t.drain()
-	was := t.f.remove(t)
+	unread := t.drain()
+	was := t.f.remove(t) || unread
 	t.f.schedule(t, d)
 	return was
 }
 
-func (t *fakeTimer) drain() {
+// drain discards a value fired but not received, and reports whether there
+// was one.
+func (t *fakeTimer) drain() bool {
 	select {
 	case <-t.c:
+		return true
 	default:
+		return false
 	}
 }
 
