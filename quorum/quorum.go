@@ -66,22 +66,31 @@ func (r *Round) call(ctx context.Context, target int, fn func(context.Context, i
 // before the decision. The round succeeded if and only if ok >= need; the
 // error may be non-nil even then, naming the minority that failed.
 //
-// A need of zero or less is met at once; a need above n cannot be met, and
-// Wait returns after every call has.
+// Outcomes already delivered are counted before a done ctx: if enough
+// calls returned before Wait noticed ctx end, the round is decided by them
+// rather than reported as interrupted.
+//
+// A need of zero or less is met at once. A need above n can never be met,
+// and Wait returns at once with ok == 0.
 func (r *Round) Wait(ctx context.Context, need int) (ok int, err error) {
 	var failed errorList
 	for ok < need && len(r.seen) < r.n && r.n-len(failed) >= need {
+		var o Outcome
 		select {
-		case o := <-r.results:
-			r.seen = append(r.seen, o)
-			if o.Err == nil {
-				ok++
-			} else {
-				failed = append(failed, o.Err)
-				r.failed++
+		case o = <-r.results:
+		default:
+			select {
+			case o = <-r.results:
+			case <-ctx.Done():
+				return ok, failed.err(len(r.seen), r.n, context.Cause(ctx))
 			}
-		case <-ctx.Done():
-			return ok, failed.err(len(r.seen), r.n, context.Cause(ctx))
+		}
+		r.seen = append(r.seen, o)
+		if o.Err == nil {
+			ok++
+		} else {
+			failed = append(failed, o.Err)
+			r.failed++
 		}
 	}
 	return ok, failed.err(len(r.seen), r.n, nil)
