@@ -107,9 +107,7 @@ func TestFaults_paused(t *testing.T) {
 
 	require.NoError(t, client.Close()) // the frozen node's calls time out
 	for _, i := range except(frozen) {
-		if n := existing(t, i, names...); n > 0 { // they expire by the ttl
-			t.Logf("node %d: %d of %d keys not released when Close returned", i, n, len(names))
-		}
+		assert.Zero(t, existing(t, i, names...), "node %d: keys not released when Close returned", i)
 	}
 
 	f.unpause(frozen)
@@ -161,11 +159,7 @@ func TestFaults_restart(t *testing.T) {
 
 	require.NoError(t, l.Unlock(ctx))
 	require.NoError(t, client.Close())
-	assert.Empty(t, present(t, name, except(restarted)...), "released on the nodes that stayed up")
-	// The client's pooled connection to the restarted node died with it, so
-	// the release sent there may fail; the key then expires by its ttl.
-	if v, ok := keyOn(t, restarted, name); ok {
-		t.Logf("the release did not reach the restarted node: its key (ours: %v) expires in %v",
-			v == l.Token(), pttlOn(t, restarted, name))
-	}
+	// The client's pooled connections to the restarted node died with it:
+	// the release is sent again on a fresh one.
+	assert.Empty(t, present(t, name), "released on every node, the restarted one too")
 }
