@@ -44,7 +44,9 @@ func helpText(fs *flag.FlagSet, help string) string {
 	fs.SetOutput(&b)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
-	return strings.Replace(help, "{{flags}}", b.String(), 1)
+	// PrintDefaults writes -flag; the help texts say --flag, which works too.
+	flags := strings.ReplaceAll("\n"+b.String(), "\n  -", "\n  --")[1:]
+	return strings.Replace(help, "{{flags}}", flags, 1)
 }
 
 // usageError reports a usage error of fs's command and returns exitUsage.

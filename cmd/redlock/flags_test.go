@@ -24,7 +24,7 @@ func TestRun_usage(t *testing.T) {
 		{name: "--help", args: []string{"--help"}, code: exitOK, stdout: "redlock run [flags] NAME -- PROGRAM"},
 		{name: "help run", args: []string{"help", "run"}, code: exitOK, stdout: "Usage: redlock run"},
 		{name: "help unknown", args: []string{"help", "lock"}, code: exitUsage, stderr: `unknown command "lock"`},
-		{name: "run --help", args: []string{"run", "--help"}, code: exitOK, stdout: "-ttl duration"},
+		{name: "run --help", args: []string{"run", "--help"}, code: exitOK, stdout: "\n  --ttl duration\n"},
 		{name: "run -h", args: []string{"run", "-h"}, code: exitOK, stdout: "SIGKILL after --grace"},
 		{name: "status --help", args: []string{"status", "--help"}, code: exitOK, stdout: "Usage: redlock status"},
 		{name: "demo --help", args: []string{"demo", "--help"}, code: exitOK, stdout: "-quick"},

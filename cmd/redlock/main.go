@@ -60,7 +60,8 @@ Exit statuses:
   126      run: the program could not be started
   127      run: the program was not found
   128+N    run: the program was killed by signal N (130 for SIGINT,
-           143 for SIGTERM, 137 for SIGKILL)
+           143 for SIGTERM, 137 for SIGKILL), or signal N interrupted
+           redlock while it waited for the lock
 `
 
 func main() {

@@ -33,22 +33,25 @@ If the lock is not obtained within --wait (by default: one attempt, no
 waiting), nothing is run and redlock exits 75. If the lock is lost while
 PROGRAM runs (the nodes no longer hold it, or renewal failed and its
 validity is running out), redlock says so on stderr, sends PROGRAM SIGTERM,
-then SIGKILL after --grace, and exits 76. SIGTERM goes out while at least
---grace of validity remains (at least ttl/10, at most ttl/2), so with the
-defaults PROGRAM is killed before the lock can expire.
+then SIGKILL after --grace, and exits 76. When renewal fails, SIGTERM goes
+out while at least --grace of the lock's validity remains (at least ttl/10,
+at most ttl/2), so with the defaults even a PROGRAM that ignores SIGTERM is
+killed before the lock expires.
 
 Flags:
 {{flags}}
 Examples:
-  # a nightly job on three hosts, at most one at a time (the same crontab line on each)
-  export REDLOCK_NODES=redis://:secret@r1:6379,redis://:secret@r2:6379,redis://:secret@r3:6379
-  0 3 * * *  redlock run nightly-backup -- /usr/local/bin/backup.sh
+  # the same crontab on three hosts: the job runs on one of them at a time;
+  # the others exit 75, quietly
+  REDLOCK_NODES=redis://:secret@r1:6379,redis://:secret@r2:6379,redis://:secret@r3:6379
+  0 3 * * *  redlock run --quiet nightly-backup -- /usr/local/bin/backup.sh
 
   # wait up to a minute for the lock, renewing a 30s ttl
   redlock run --wait 1m --ttl 30s reindex -- ./reindex --all
 
-Exit status: PROGRAM's own, or 128+N if signal N killed it; 75 if the lock
-was not obtained; 76 if it was lost while PROGRAM ran, or PROGRAM exited 0
+Exit status: PROGRAM's own, or 128+N if signal N killed it (or
+interrupted redlock while it waited for the lock); 75 if the lock was not
+obtained; 76 if it was lost while PROGRAM ran, or PROGRAM exited 0
 but the lock was no longer held by a quorum at release; 64 for a usage
 error; 126 or 127 if PROGRAM could not be started or was not found; 70 for
 an unexpected failure.
@@ -65,6 +68,7 @@ func cmdRun(args []string, sio stdio) int {
 	ttl := fs.Duration("ttl", 10*time.Second, "how long the lock lives on each node without renewal")
 	wait := fs.Duration("wait", 0, "how long to wait for the lock; 0 makes a single attempt")
 	grace := fs.Duration("grace", 5*time.Second, "time between SIGTERM and SIGKILL when the lock is lost")
+	quiet := fs.Bool("quiet", false, "say nothing when the lock is not obtained (the exit status is still 75)")
 	if status, ok := parse(fs, args, runHelp, sio); !ok {
 		return status
 	}
@@ -104,7 +108,7 @@ func cmdRun(args []string, sio stdio) int {
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 
-	lock, status := acquire(client, name, *wait, sigs, sio)
+	lock, status := acquire(client, name, *wait, *quiet, sigs, sio)
 	if lock == nil {
 		return status
 	}
@@ -138,8 +142,9 @@ func (e interrupted) Error() string { return "interrupted by " + e.sig.String() 
 
 // acquire takes the lock: one attempt if wait is 0, else attempts until
 // wait has passed. A signal on sigs ends the wait. It returns the lock, or
-// nil and the exit status after saying why.
-func acquire(client *redlock.Client, name string, wait time.Duration, sigs <-chan os.Signal, sio stdio) (*redlock.Lock, int) {
+// nil and the exit status after saying why (unless quiet and the lock is
+// merely not obtained).
+func acquire(client *redlock.Client, name string, wait time.Duration, quiet bool, sigs <-chan os.Signal, sio stdio) (*redlock.Lock, int) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	if wait > 0 {
@@ -180,6 +185,9 @@ func acquire(client *redlock.Client, name string, wait time.Duration, sigs <-cha
 	case err == nil:
 		return lock, 0
 	case errors.Is(err, redlock.ErrNotObtained):
+		if quiet {
+			return nil, exitNotObtained
+		}
 		fmt.Fprintf(sio.err, "redlock: lock %q not obtained, nothing was run: %s\n", name, describe(err))
 		return nil, exitNotObtained
 	case errors.Is(err, redlock.ErrInvalidArgument):

@@ -110,6 +110,12 @@ func TestRun_notObtained(t *testing.T) {
 			assert.Len(t, tn.holding("busy"), 3, "the attempt's own keys were undone")
 		})
 	}
+	t.Run("quiet", func(t *testing.T) {
+		r := runBinary(t, tn.env(), "run", "--quiet", "busy", "--", "touch", marker)
+		assert.Equal(t, exitNotObtained, r.code)
+		assert.Empty(t, r.stderr)
+		assert.NoFileExists(t, marker)
+	})
 	t.Run("nodes down", func(t *testing.T) {
 		tn := startNodes(t, 5)
 		for _, s := range tn.servers[:3] {
@@ -208,10 +214,18 @@ func TestRun_forwardsSignals(t *testing.T) {
 		for _, s := range tn.servers {
 			require.NoError(t, s.Set("busy", "another owner's token"))
 		}
+		commands := func() (n int) {
+			for _, s := range tn.servers {
+				n += s.CommandCount()
+			}
+			return n
+		}
+		before := commands()
 		cmd, stdout, stderr := command(t, tn.env(), "run", "--wait", "30s", "busy", "--", "true")
 		start := time.Now()
 		require.NoError(t, cmd.Start())
-		time.Sleep(300 * time.Millisecond) // let it start waiting
+		// Once it tries the lock, it has set up its signal handling.
+		require.Eventually(t, func() bool { return commands() > before }, 10*time.Second, 5*time.Millisecond)
 		require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 		r := wait(t, cmd, stdout, stderr, start)
 		assert.Equal(t, 128+int(syscall.SIGINT), r.code, "stderr: %s", r.stderr)
