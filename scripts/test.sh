@@ -4,7 +4,8 @@
 #   2. the unit tests with the race detector (no Docker needed);
 #   3. the five-node Redis cluster from docker-compose.yml (building the Redis
 #      image from Debian's redis-server package when none can be pulled), the
-#      integration suite against it, and the cluster's removal, even on failure.
+#      integration suite and the command's cluster tests against it, and the
+#      cluster's removal, even on failure.
 #
 # Usage: scripts/test.sh [--unit]     --unit stops after step 2.
 #
@@ -50,4 +51,8 @@ trap cleanup EXIT
 "$REPO_DIR/scripts/cluster.sh" up
 
 step "integration tests (race detector)"
-REDLOCK_REQUIRE_CLUSTER=1 go test -race -count=1 -timeout 20m -tags integration ./integration/...
+export REDLOCK_REQUIRE_CLUSTER=1
+go test -race -count=1 -timeout 20m -tags integration ./integration/...
+
+step "the redlock command against the cluster"
+go test -race -count=1 -timeout 5m -tags integration -run '^TestCluster' ./cmd/redlock
