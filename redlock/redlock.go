@@ -244,17 +244,22 @@ func (c *Client) finish(r *quorum.Round, op *opContext, each func(quorum.Outcome
 		}
 		return
 	}
-	c.bg.goDo(func() {
-		for o := range r.Outcomes() {
-			if each != nil {
-				each(o)
-			}
+	c.bg.add()
+	go c.drain(r, op, each, after)
+}
+
+// drain is finish's background half.
+func (c *Client) drain(r *quorum.Round, op *opContext, each func(quorum.Outcome), after func()) {
+	defer c.bg.done()
+	for o := range r.Outcomes() {
+		if each != nil {
+			each(o)
 		}
-		op.cancel()
-		if after != nil {
-			after()
-		}
-	})
+	}
+	op.cancel()
+	if after != nil {
+		after()
+	}
 }
 
 // acquire is SET key token NX PX ttl on one node.
