@@ -9,8 +9,8 @@ import (
 // Do runs fn while holding the lock named name, renewed in the background,
 // and releases the lock when fn returns or panics.
 //
-// Do acquires the lock as [Client.Lock] does, waiting until ctx ends, with
-// opts overriding the client's options. fn gets the context of a hold (see
+// Do acquires the lock as [Client.Lock] does, waiting until ctx ends or for
+// as long as [WithWait] says, with opts overriding the client's options. fn gets the context of a hold (see
 // [Lock.Hold]): it is cancelled before the lock's validity runs out if the
 // lock cannot be renewed, with [context.Cause] wrapping [ErrLost]; fn should
 // stop its work when it is.

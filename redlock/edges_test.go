@@ -122,3 +122,27 @@ func TestClient_Do_oneLineErrors(t *testing.T) {
 	assert.NotContains(t, err.Error(), "\n")
 	assert.True(t, strings.HasPrefix(err.Error(), "work failed; redlock: lock lost"), err.Error())
 }
+
+func TestWithWait(t *testing.T) {
+	c := newCluster(t, 3)
+	client := c.client(t, redlock.WithRetryDelay(time.Millisecond, 2*time.Millisecond))
+	a, err := client.TryLock(context.Background(), "wait")
+	require.NoError(t, err)
+
+	called := false
+	err = client.Do(context.Background(), "wait", func(context.Context) error { called = true; return nil },
+		redlock.WithWait(20*time.Millisecond))
+	require.ErrorIs(t, err, redlock.ErrNotObtained)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.False(t, called)
+	require.NoError(t, a.Unlock(context.Background()))
+
+	err = client.Do(context.Background(), "wait", func(ctx context.Context) error {
+		time.Sleep(40 * time.Millisecond) // past the wait
+		return ctx.Err()
+	}, redlock.WithWait(20*time.Millisecond))
+	require.NoError(t, err, "the wait bounds the acquisition, not the work")
+
+	_, err = client.Lock(context.Background(), "wait", redlock.WithWait(0))
+	require.ErrorIs(t, err, redlock.ErrInvalidArgument)
+}

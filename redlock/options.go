@@ -24,8 +24,10 @@ type config struct {
 	nodeTimeout time.Duration
 	retryMin    time.Duration
 	retryMax    time.Duration
-	retryLimit  int  // meaningful only if limited
-	limited     bool // false: retry until ctx ends
+	retryLimit  int           // meaningful only if limited
+	limited     bool          // false: retry until ctx ends
+	wait        time.Duration // meaningful only if waitSet
+	waitSet     bool          // false: wait as long as ctx allows
 	prefix      string
 	margin      time.Duration // meaningful only if marginSet
 	marginSet   bool          // false: ttl/10
@@ -85,6 +87,14 @@ func WithHoldMargin(d time.Duration) Option {
 	return func(c *config) { c.margin, c.marginSet = d, true }
 }
 
+// WithWait bounds how long [Client.Lock] and [Client.Do] wait for the lock,
+// on top of their context, without bounding what follows: the work Do runs
+// may take longer. It must be positive. By default they wait as long as
+// their context allows.
+func WithWait(d time.Duration) Option {
+	return func(c *config) { c.wait, c.waitSet = d, true }
+}
+
 // WithKeyPrefix sets a prefix put before every lock name to form its Redis
 // key, e.g. "lock:". The default is no prefix.
 func WithKeyPrefix(p string) Option { return func(c *config) { c.prefix = p } }
@@ -122,6 +132,8 @@ func (c *config) validate() error {
 		return invalid("node timeout must be positive, got %v", c.nodeTimeout)
 	case c.retryMin <= 0 || c.retryMax < c.retryMin:
 		return invalid("retry delay needs 0 < min <= max, got min %v, max %v", c.retryMin, c.retryMax)
+	case c.waitSet && c.wait <= 0:
+		return invalid("wait must be positive, got %v", c.wait)
 	case c.limited && c.retryLimit < 0:
 		return invalid("retry limit must not be negative, got %d", c.retryLimit)
 	case c.clock == nil:

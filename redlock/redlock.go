@@ -83,8 +83,8 @@ func (c *Client) Close() error {
 // [WithRetryDelay] and [WithRetryLimit]) until it is granted or ctx ends.
 // opts override the client's options for this lock.
 //
-// On success the lock is held until [Lock.Until]. If ctx ends or the retries
-// are spent first, Lock returns an error wrapping [ErrNotObtained], the last
+// On success the lock is held until [Lock.Until]. If ctx ends, the wait set
+// by [WithWait] passes, or the retries are spent first, Lock returns an error wrapping [ErrNotObtained], the last
 // attempt's per-node causes and, if ctx ended, its cause. An empty or
 // oversized name, a nil ctx or a bad option is an error wrapping
 // [ErrInvalidArgument]. Keys set by a failed attempt are released, including
@@ -96,6 +96,11 @@ func (c *Client) Lock(ctx context.Context, name string, opts ...Option) (*Lock, 
 	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))
+	}
+	if cfg.waitSet {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.wait)
+		defer cancel()
 	}
 	var timer clock.Timer
 	for attempt := 0; ; attempt++ {
