@@ -22,7 +22,7 @@ func TestDemo_quick(t *testing.T) {
 		assert.Contains(t, r.stdout, want)
 	}
 	assert.NotContains(t, r.stdout, "NOT MET")
-	assert.Less(t, r.took, 8*time.Second)
+	assert.Less(t, r.took, 30*time.Second, "--quick ends by itself")
 }
 
 func TestLedger_overlaps(t *testing.T) {

@@ -181,6 +181,7 @@ func TestRun_lost(t *testing.T) {
 			assert.Contains(t, r.stderr, "SIGTERM now, SIGKILL in 500ms")
 			if tt.killed {
 				assert.GreaterOrEqual(t, time.Since(lostAt), grace, "SIGKILL only after the grace period")
+				assert.Less(t, time.Since(lostAt), 20*time.Second, "killed, not left to finish its 30s sleep")
 				assert.NoFileExists(t, filepath.Join(dir, "signal"))
 			} else {
 				assert.Equal(t, "TERM\n", waitFile(t, filepath.Join(dir, "signal")))

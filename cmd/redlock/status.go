@@ -88,7 +88,14 @@ func answered(st *redlock.Status) int {
 // writeStatus prints st as a table and a verdict line.
 func writeStatus(w io.Writer, st *redlock.Status) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tREACHABLE\tHELD\tOWNER\tTTL")
+	header := "NODE\tREACHABLE\tHELD\tOWNER\tTTL"
+	for _, ns := range st.Nodes {
+		if ns.Err != nil { // unreachable rows carry the reason in a sixth column
+			header += "\tERROR"
+			break
+		}
+	}
+	fmt.Fprintln(tw, header)
 	for _, ns := range st.Nodes {
 		switch {
 		case ns.Err != nil:
