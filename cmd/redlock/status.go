@@ -24,7 +24,7 @@ split (neither, e.g. while an attempt is undone or keys expire) or unknown
 Flags:
 {{flags}}
 Exit status: 0 if a quorum of nodes answered, whatever the verdict; 69 if
-not; 64 for a usage error.
+not; 64 for a usage error; 70 for an unexpected failure.
 `
 
 func cmdStatus(args []string, sio stdio) int {
