@@ -9,15 +9,17 @@ import (
 	"syscall"
 )
 
-// ownGroup puts the program in a process group of its own, so that signals
-// sent to the group reach every process it starts (a shell script's
-// children too). It does so only when stdin is not a terminal: a program in
-// a background process group would be stopped when it reads the terminal.
+// ownGroup puts the program in a session, and so a process group, of its
+// own, so that signals sent to the group reach every process it starts (a
+// shell script's children too). It does so only when stdin is not a
+// terminal. A new session has no controlling terminal, so a program that
+// tries to open /dev/tty gets an error, rather than being stopped (as in a
+// mere background process group) while redlock keeps renewing the lock.
 func ownGroup(cmd *exec.Cmd, stdin any) bool {
 	if isTerminal(stdin) {
 		return false
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	return true
 }
 

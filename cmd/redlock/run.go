@@ -25,9 +25,9 @@ PROGRAM inherits stdin, stdout, stderr and the environment, plus
 REDLOCK_NAME (the lock's name) and REDLOCK_FINGERPRINT (a short fingerprint
 of this holder's token, as 'redlock status' shows it; never the token).
 SIGINT, SIGTERM and SIGHUP sent to redlock are passed on to PROGRAM. When
-stdin is not a terminal (cron, systemd, scripts), PROGRAM runs in a process
-group of its own and signals go to the whole group, so a script's children
-stop with it.
+stdin is not a terminal (cron, systemd, scripts), PROGRAM runs in a session
+and process group of its own, with no controlling terminal, and signals go
+to the whole group, so a script's children stop with it.
 
 If the lock is not obtained within --wait (by default: one attempt, no
 waiting), nothing is run and redlock exits 75. If the lock is lost while
