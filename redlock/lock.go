@@ -115,7 +115,7 @@ func (l *Lock) Extend(ctx context.Context) error {
 	args := []any{extendScript.hash, 1, l.keyArg, l.tokenArg, cfg.ttl.Milliseconds()}
 	r, op := c.start(ctx, cfg.nodeTimeout, l.onNode(extendScript, args))
 	ok, err := r.Wait(ctx, c.quorum)
-	defer c.finish(r, op, nil, nil) // after r is read below
+	defer c.finish(r, op, nil) // after r is read below
 	elapsed := cfg.clock.Since(start)
 	validity := clock.Validity(cfg.ttl, elapsed, cfg.driftFactor)
 	switch {
@@ -201,7 +201,7 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	c := l.client
 	r, op := c.start(ctx, l.cfg.nodeTimeout, l.onNode(releaseScript, l.releaseArgs()))
 	ok, err := r.Wait(ctx, c.quorum)
-	defer c.finish(r, op, nil, nil) // after r is read below
+	defer c.finish(r, op, nil) // after r is read below
 	if ok >= c.quorum {
 		return nil
 	}
@@ -225,7 +225,7 @@ func (l *Lock) track(r *quorum.Round, op *opContext) {
 	}
 	l.answered.Store(mask)
 	if r.Pending() == 0 {
-		l.client.finish(r, op, nil, nil)
+		l.client.finish(r, op, nil)
 		return
 	}
 	l.setCond.L = &l.setMu
@@ -234,7 +234,7 @@ func (l *Lock) track(r *quorum.Round, op *opContext) {
 		l.answered.Or(1 << o.Target)
 		l.setCond.Broadcast()
 		l.setMu.Unlock()
-	}, nil)
+	})
 }
 
 // awaitSET waits until node i has answered the acquiring SET, which is

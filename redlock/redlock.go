@@ -90,6 +90,18 @@ func (c *Client) Close() error {
 // [ErrInvalidArgument]. Keys set by a failed attempt are released, including
 // those on nodes that answer after Lock has returned.
 func (c *Client) Lock(ctx context.Context, name string, opts ...Option) (*Lock, error) {
+	return c.obtain(ctx, name, opts, true)
+}
+
+// TryLock makes exactly one attempt to acquire the lock named name. It
+// returns like [Client.Lock], with no retry.
+func (c *Client) TryLock(ctx context.Context, name string, opts ...Option) (*Lock, error) {
+	return c.obtain(ctx, name, opts, false)
+}
+
+// obtain is Lock, or TryLock if retry is false: one attempt, and no wait
+// set by WithWait.
+func (c *Client) obtain(ctx context.Context, name string, opts []Option, retry bool) (*Lock, error) {
 	cfg, key, err := c.prepare(ctx, name, opts)
 	if err != nil {
 		return nil, err
@@ -97,7 +109,7 @@ func (c *Client) Lock(ctx context.Context, name string, opts ...Option) (*Lock, 
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))
 	}
-	if cfg.waitSet {
+	if retry && cfg.waitSet {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.wait)
 		defer cancel()
@@ -113,6 +125,9 @@ func (c *Client) Lock(ctx context.Context, name string, opts ...Option) (*Lock, 
 		}
 		if ctx.Err() != nil {
 			return nil, withCause(ctx, err)
+		}
+		if !retry {
+			return nil, err
 		}
 		if cfg.limited && attempt >= cfg.retryLimit {
 			return nil, fmt.Errorf("%w (after %d attempts)", err, attempt+1)
@@ -130,23 +145,6 @@ func (c *Client) Lock(ctx context.Context, name string, opts ...Option) (*Lock, 
 			return nil, withCause(ctx, err)
 		}
 	}
-}
-
-// TryLock makes exactly one attempt to acquire the lock named name. It
-// returns like [Client.Lock], with no retry.
-func (c *Client) TryLock(ctx context.Context, name string, opts ...Option) (*Lock, error) {
-	cfg, key, err := c.prepare(ctx, name, opts)
-	if err != nil {
-		return nil, err
-	}
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))
-	}
-	l, err := c.acquire(ctx, &cfg, name, key)
-	if err != nil && ctx.Err() != nil {
-		return nil, withCause(ctx, err)
-	}
-	return l, err
 }
 
 // withCause adds ctx's cause to err unless err already matches it.
@@ -214,7 +212,7 @@ func (c *Client) acquire(ctx context.Context, cfg *config, name, key string) (*L
 			return // SET NX did nothing there
 		}
 		c.bg.goDo(func() { _ = l.releaseOn(o.Target) })
-	}, nil)
+	})
 	if ok >= c.quorum {
 		return nil, fmt.Errorf("%w: %q: %d of %d nodes granted it but the acquisition took %v, leaving no validity of the %v ttl: %w",
 			ErrNotObtained, name, ok, len(c.nodes), elapsed, cfg.ttl, errOrNone(err))
@@ -239,22 +237,19 @@ func (c *Client) start(ctx context.Context, timeout time.Duration, fn func(ctx c
 }
 
 // finish lets r's remaining calls complete in the background, calls each (if
-// not nil) with every outcome, those Wait saw and the late ones, then after
-// (if not nil), and ends the round's context.
-func (c *Client) finish(r *quorum.Round, op *opContext, each func(quorum.Outcome), after func()) {
+// not nil) with every outcome, those Wait saw and the late ones, and ends the
+// round's context.
+func (c *Client) finish(r *quorum.Round, op *opContext, each func(quorum.Outcome)) {
 	if r.Pending() == 0 && each == nil {
 		op.cancel()
-		if after != nil {
-			after()
-		}
 		return
 	}
 	c.bg.add()
-	go c.drain(r, op, each, after)
+	go c.drain(r, op, each)
 }
 
 // drain is finish's background half.
-func (c *Client) drain(r *quorum.Round, op *opContext, each func(quorum.Outcome), after func()) {
+func (c *Client) drain(r *quorum.Round, op *opContext, each func(quorum.Outcome)) {
 	defer c.bg.done()
 	for o := range r.Outcomes() {
 		if each != nil {
@@ -262,9 +257,6 @@ func (c *Client) drain(r *quorum.Round, op *opContext, each func(quorum.Outcome)
 		}
 	}
 	op.cancel()
-	if after != nil {
-		after()
-	}
 }
 
 // acquire is SET key token NX PX ttl on one node.

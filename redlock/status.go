@@ -89,17 +89,10 @@ func (c *Client) Status(ctx context.Context, name string, opts ...Option) (*Stat
 		st.Nodes[i] = c.nodes[i].status(ctx, args)
 		return st.Nodes[i].Err
 	})
-	defer op.cancel()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for range r.Outcomes() {
-		}
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		<-done // bounded by the node timeout
+	for range r.Outcomes() { // every node, each bounded by the node timeout
+	}
+	op.cancel()
+	if ctx.Err() != nil {
 		return nil, fmt.Errorf("redlock: status of %q: %w", name, context.Cause(ctx))
 	}
 	st.Verdict, st.Owner = verdict(st.Nodes, c.quorum)
