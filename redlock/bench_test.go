@@ -5,10 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gomodule/redigo/redis"
-
 	"github.com/stretchr/testify/require"
 
+	"github.com/quorumlock/quorumlock/backend/redigo"
 	"github.com/quorumlock/quorumlock/redlock"
 )
 
@@ -32,32 +31,20 @@ func BenchmarkLockUnlock(b *testing.B) {
 	}
 }
 
-// delayPool adds a fixed delay before every command of one node.
-type delayPool struct {
-	inner redlock.Pool
-	delay time.Duration
-}
-
-func (p delayPool) GetContext(ctx context.Context) (redis.Conn, error) {
-	conn, err := p.inner.GetContext(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return delayConn{conn, p.delay}, nil
-}
-
+// delayConn adds a fixed delay before every command of one node.
 type delayConn struct {
-	redis.Conn
+	redlock.Conn
 	delay time.Duration
 }
 
-func (c delayConn) DoWithTimeout(timeout time.Duration, cmd string, args ...any) (any, error) {
+func (c delayConn) EvalSHA(ctx context.Context, sha string, keys []string, args []any) (any, error) {
 	time.Sleep(c.delay)
-	return redis.DoWithTimeout(c.Conn, timeout-c.delay, cmd, args...)
+	return c.Conn.EvalSHA(ctx, sha, keys, args)
 }
 
-func (c delayConn) ReceiveWithTimeout(timeout time.Duration) (any, error) {
-	return redis.ReceiveWithTimeout(c.Conn, timeout)
+func (c delayConn) Eval(ctx context.Context, src string, keys []string, args []any) (any, error) {
+	time.Sleep(c.delay)
+	return c.Conn.Eval(ctx, src, keys, args)
 }
 
 // BenchmarkLockUnlock_unevenNodes runs TryLock and Unlock over five real
@@ -69,13 +56,11 @@ func BenchmarkLockUnlock_unevenNodes(b *testing.B) {
 	delays := []time.Duration{0, time.Millisecond, 2 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond}
 	var nodes []*redlock.Node
 	for i, n := range servers {
-		addr := n.Addr()
-		pool := &redis.Pool{MaxIdle: 16, DialContext: func(ctx context.Context) (redis.Conn, error) {
-			return redis.DialContext(ctx, "tcp", addr)
-		}}
-		defer pool.Close()
-		node, err := redlock.NewNode(addr, delayPool{pool, delays[i]})
+		conn, err := redigo.Open(redigo.Options{Addr: n.Addr()})
 		require.NoError(b, err)
+		node, err := redlock.NewNode(n.Addr(), delayConn{conn, delays[i]})
+		require.NoError(b, err)
+		defer node.Close()
 		nodes = append(nodes, node)
 	}
 	client, err := redlock.New(nodes, redlock.WithNodeTimeout(100*time.Millisecond))

@@ -24,7 +24,7 @@ func (c *Client) Do(ctx context.Context, name string, fn func(ctx context.Contex
 	if fn == nil {
 		return invalid("nil function")
 	}
-	l, err := c.Lock(ctx, name, opts...)
+	l, err := c.obtain(ctx, name, opts, inDo)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quorumlock/quorumlock/clock"
+	"github.com/quorumlock/quorumlock/internal/testcluster"
 	"github.com/quorumlock/quorumlock/redlock"
 )
 
@@ -70,7 +71,7 @@ func TestLock_Extend_afterHoldDeclaredLost(t *testing.T) {
 	waitTimers(t, fake, 2)
 	var opens []func()
 	for _, i := range []int{0, 1, 2} {
-		opens = append(opens, c.faults[i].slow("EVALSHA"))
+		opens = append(opens, c.faults[i].Block(testcluster.OpExtend))
 	}
 	openAll := func() {
 		for _, open := range opens {
@@ -80,7 +81,7 @@ func TestLock_Extend_afterHoldDeclaredLost(t *testing.T) {
 	defer openAll()
 	extended := make(chan error, 1)
 	go func() { extended <- l.Extend(context.Background()) }() // hangs on three nodes
-	require.Eventually(t, func() bool { return c.faults[3].evals() > 0 }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return c.faults[3].Calls(testcluster.OpExtend) > 0 }, 10*time.Second, time.Millisecond)
 	fake.Advance(l.Until().Sub(fake.Now()) - 3*time.Second) // the hold's deadline
 	<-held.Done()
 	require.ErrorIs(t, context.Cause(held), redlock.ErrLost)

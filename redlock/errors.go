@@ -25,8 +25,15 @@ var (
 	ErrNotHeld = errors.New("redlock: lock not held")
 
 	// ErrInvalidArgument wraps every rejected argument or option; the message
-	// names what was wrong.
+	// names what was wrong. A node whose server cannot do what the node's
+	// settings ask (a database number it cannot select) fails with a
+	// [NodeError] wrapping it too.
 	ErrInvalidArgument = errors.New("redlock: invalid argument")
+
+	// ErrAuth is wrapped by the [NodeError] of a node that refused the
+	// client's credentials or one of its commands (WRONGPASS, NOAUTH,
+	// NOPERM): a configuration problem rather than an outage.
+	ErrAuth = errors.New("redlock: authentication or permission refused")
 )
 
 // Per-node causes, kept unexported: callers branch on the sentinels above and
@@ -37,6 +44,10 @@ var (
 	// errNotOwner: the node does not hold this lock's token (absent, expired
 	// or another owner's).
 	errNotOwner = errors.New("token not present")
+	// errUnconfirmed: a release was resent after an earlier copy's reply
+	// was lost, and the resent copy found no token: the first copy may have
+	// removed it, or it may have been gone already.
+	errUnconfirmed = errors.New("token not present when resent; an earlier copy whose reply was lost may have released it")
 )
 
 // A NodeError is a failure on one Redis node.

@@ -8,16 +8,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
-
+	"github.com/quorumlock/quorumlock/internal/testcluster"
 	"github.com/quorumlock/quorumlock/redlock"
 )
 
 // The examples run against five in-process Redis servers; a real deployment
 // passes one redis:// URL per independent master to redlock.ParseURL.
 var (
-	exampleMu      sync.Mutex
-	exampleServers []*miniredis.Miniredis
+	exampleMu       sync.Mutex
+	exampleClusters []*testcluster.Cluster
 )
 
 // exampleNodes starts five in-process Redis servers and returns a node for
@@ -25,29 +24,21 @@ var (
 func exampleNodes() []*redlock.Node {
 	exampleMu.Lock()
 	defer exampleMu.Unlock()
-	var nodes []*redlock.Node
-	for range 5 {
-		s, err := miniredis.Run()
-		if err != nil {
-			log.Fatal(err)
-		}
-		exampleServers = append(exampleServers, s)
-		n, err := redlock.ParseURL("redis://" + s.Addr())
-		if err != nil {
-			log.Fatal(err)
-		}
-		nodes = append(nodes, n)
+	c, err := testcluster.Start(testcluster.Options{RealTimeTTL: true})
+	if err != nil {
+		log.Fatal(err)
 	}
-	return nodes
+	exampleClusters = append(exampleClusters, c)
+	return c.Nodes
 }
 
 func stopExampleServers() {
 	exampleMu.Lock()
 	defer exampleMu.Unlock()
-	for _, s := range exampleServers {
-		s.Close()
+	for _, c := range exampleClusters {
+		c.Close()
 	}
-	exampleServers = nil
+	exampleClusters = nil
 }
 
 // A lock held across five masters: Lock waits until it is granted or the
@@ -164,8 +155,8 @@ func ExampleLock_Extend_lost() {
 func expireOnAllNodes(d time.Duration) {
 	exampleMu.Lock()
 	defer exampleMu.Unlock()
-	for _, s := range exampleServers {
-		s.FastForward(d)
+	for _, c := range exampleClusters {
+		c.FastForward(d)
 	}
 }
 
@@ -222,7 +213,9 @@ func ExampleLock_Hold() {
 func takeOverOnAllNodes(key string) {
 	exampleMu.Lock()
 	defer exampleMu.Unlock()
-	for _, s := range exampleServers {
-		s.Set(key, "another-owner")
+	for _, c := range exampleClusters {
+		for _, s := range c.Servers {
+			_ = s.Redis().Set(key, "another-owner")
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quorumlock/quorumlock/clock"
+	"github.com/quorumlock/quorumlock/internal/testcluster"
 	"github.com/quorumlock/quorumlock/redlock"
 )
 
@@ -73,7 +74,7 @@ func TestLock_Hold(t *testing.T) {
 		defer stop()
 		waitTimers(t, fake, 2)
 		for _, i := range []int{0, 2, 4} {
-			c.faults[i].setDown(true)
+			c.faults[i].SetDown(true)
 		}
 		before := l.Until()
 		fake.Advance(maxRenew) // renewal fails: 3 of 5 unreachable
@@ -81,7 +82,7 @@ func TestLock_Hold(t *testing.T) {
 		assert.Equal(t, before, l.Until())
 		assert.NoError(t, held.Err(), "unreachable nodes are not yet a loss")
 		for _, f := range c.faults {
-			f.setDown(false)
+			f.SetDown(false)
 		}
 		fake.Advance(100 * time.Millisecond) // the retry delay
 		require.Eventually(t, func() bool { return l.Until().After(before) }, 10*time.Second, time.Millisecond)
@@ -97,7 +98,7 @@ func TestLock_Hold(t *testing.T) {
 		waitTimers(t, fake, 2)
 		var opens []func()
 		for _, i := range []int{0, 1, 2} {
-			opens = append(opens, c.faults[i].slow("EVALSHA"))
+			opens = append(opens, c.faults[i].Block(testcluster.OpExtend))
 		}
 		defer func() {
 			for _, open := range opens {

@@ -2,15 +2,11 @@ package redlock
 
 import (
 	"context"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/quorumlock/quorumlock/clock"
-	"github.com/quorumlock/quorumlock/quorum"
 )
 
 // A Lock is one acquisition of a named lock, returned by [Client.Lock] or
@@ -27,19 +23,16 @@ type Lock struct {
 	name   string
 	key    string
 	token  string
-	raw    [16]byte // the token's 128 random bits
 
-	keyArg, tokenArg any // boxed once, shared by every command's arguments
+	// The commands' KEYS and ARGV, built once and shared by every node:
+	// keys is {key}, args is {token, ttl in ms}; a release takes args[:1].
+	keys   []string
+	args   []any
+	keyBuf [1]string
+	argBuf [2]any
 
-	op sync.Mutex // serialises Extend and Unlock
-
-	// answered has bit i set once node i has answered the acquiring SET. A
-	// release or extension is sent to a node only after that, so that a late
-	// SET cannot land after an Unlock; waiters sleep on setCond, which is
-	// set up only if some node had not answered when the lock was granted.
-	answered atomic.Uint64
-	setMu    sync.Mutex
-	setCond  sync.Cond
+	gate gate       // one command at a time per node
+	op   sync.Mutex // serialises Extend and Unlock
 
 	mu       sync.Mutex // guards the fields below
 	until    time.Time
@@ -48,9 +41,19 @@ type Lock struct {
 	hold     *holder // the running hold, if any
 }
 
-var tokenEncoding = base64.RawURLEncoding
-
-func encodeToken(raw *[16]byte) string { return tokenEncoding.EncodeToString(raw[:]) }
+// newLock returns a lock with a fresh token, not yet acquired.
+func (c *Client) newLock(cfg *config, name, key string) (*Lock, error) {
+	token, err := newToken(cfg.rand)
+	if err != nil {
+		return nil, err
+	}
+	l := &Lock{client: c, cfg: *cfg, name: name, key: key, token: token}
+	l.keyBuf[0] = key
+	l.argBuf[0], l.argBuf[1] = token, cfg.ttl.Milliseconds()
+	l.keys, l.args = l.keyBuf[:], l.argBuf[:]
+	l.gate.init(len(c.nodes))
+	return l, nil
+}
 
 // Name returns the lock's name, as given to Lock or TryLock.
 func (l *Lock) Name() string { return l.name }
@@ -59,8 +62,12 @@ func (l *Lock) Name() string { return l.name }
 func (l *Lock) Key() string { return l.key }
 
 // Token returns the random value that identifies this acquisition on the
-// nodes. It is the owner's proof: do not log it.
+// nodes. It is the owner's proof: do not log it; [Lock.Fingerprint] is
+// the name to show.
 func (l *Lock) Token() string { return l.token }
+
+// Fingerprint returns [Fingerprint] of the lock's token.
+func (l *Lock) Fingerprint() string { return Fingerprint(l.token) }
 
 // Until returns the time until which the lock is known to be held, on the
 // client's clock (with Go's monotonic reading for the real clock): the end
@@ -93,7 +100,7 @@ func (l *Lock) TTL() time.Duration { return l.cfg.ttl }
 // (it wraps the [NodeError]s), and the lock remains held until its previous
 // [Lock.Until]; calling Extend again before then may succeed. Likewise, if
 // ctx ends before a quorum has answered, Extend returns ctx's cause. Extend
-// after Unlock wraps [ErrNotHeld].
+// after Unlock, or while Unlock runs, wraps [ErrNotHeld].
 func (l *Lock) Extend(ctx context.Context) error {
 	if ctx == nil {
 		return invalid("nil context")
@@ -111,56 +118,46 @@ func (l *Lock) Extend(ctx context.Context) error {
 	if until := l.Until(); !start.Before(until) {
 		return l.markLost(fmt.Errorf("%w: %q: validity lapsed %v ago", ErrLost, l.name, start.Sub(until)))
 	}
-
-	args := []any{extendScript.hash, 1, l.keyArg, l.tokenArg, cfg.ttl.Milliseconds()}
-	r, op := c.start(ctx, cfg.nodeTimeout, l.onNode(extendScript, args))
+	r, oc := l.round(ctx, func(ctx context.Context, _ int, n *Node) error {
+		return n.compare(ctx, n.salty.extend, l.keys, l.args, false)
+	})
 	ok, err := r.Wait(ctx, c.quorum)
-	defer c.finish(r, op, nil) // after r is read below
+	defer c.finish(r, oc) // after r is read below
 	elapsed := cfg.clock.Since(start)
 	validity := clock.Validity(cfg.ttl, elapsed, cfg.driftFactor)
-	switch {
-	case ok >= c.quorum && validity > 0:
+	switch verdict, notOwners := l.judge(r, ok); {
+	case verdict == confirmed && validity > 0:
 		return l.extended(start.Add(elapsed + validity))
-	case ok >= c.quorum:
+	case verdict == confirmed:
 		return l.markLost(fmt.Errorf("%w: %q: extending took %v, leaving no validity of the %v ttl: %w",
 			ErrLost, l.name, elapsed, cfg.ttl, errOrNone(err)))
-	}
-	if gone := notOwners(r.Seen()); gone > len(c.nodes)-c.quorum {
+	case verdict == gone:
 		return l.markLost(fmt.Errorf("%w: %q: %d of %d nodes no longer hold its token (expired or taken): %w",
-			ErrLost, l.name, gone, len(c.nodes), err))
-	}
-	if r.Failed() <= len(c.nodes)-c.quorum { // ctx ended before a decision
+			ErrLost, l.name, notOwners, len(c.nodes), err))
+	case verdict == interrupted:
 		return fmt.Errorf("redlock: extend %q interrupted: %w", l.name, err)
 	}
 	return fmt.Errorf("redlock: extend %q: %d of %d nodes failed, so %d cannot confirm; the lock stays held until its validity ends in %v: %w",
 		l.name, r.Failed(), len(c.nodes), c.quorum, l.Until().Sub(cfg.clock.Now()), err)
 }
 
-// extended records a successful extension, unless the lock was declared
-// lost meanwhile (by a hold whose deadline passed while Extend ran): a lost
-// lock stays lost. Until never moves backwards.
+// extended records a successful extension, unless the lock was unlocked or
+// declared lost meanwhile (by Unlock, or by a hold whose deadline passed
+// while Extend ran): an unlocked lock keeps the zero Until, and a lost lock
+// stays lost. Until never moves backwards.
 func (l *Lock) extended(until time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.lost != nil {
+	switch {
+	case l.unlocked:
+		return fmt.Errorf("%w: %q was unlocked while it was being extended", ErrNotHeld, l.name)
+	case l.lost != nil:
 		return l.lost
 	}
 	if until.After(l.until) {
 		l.until = until
 	}
 	return nil
-}
-
-// notOwners counts the outcomes in which a node answered that it does not
-// hold the token: a definite answer, unlike a timeout.
-func notOwners(seen []quorum.Outcome) int {
-	n := 0
-	for _, o := range seen {
-		if errors.Is(o.Err, errNotOwner) {
-			n++
-		}
-	}
-	return n
 }
 
 // Unlock releases the lock on every node that still holds its token; it
@@ -172,9 +169,15 @@ func notOwners(seen []quorum.Outcome) int {
 // have run unprotected, and Unlock returns an error wrapping [ErrNotHeld]
 // and the per-node causes. If too few answered only because others could
 // not be reached, that is unknown, and the error wraps the [NodeError]s but
-// not ErrNotHeld; the keys left on those nodes expire by their ttl. Unlock
-// also stops any hold of the lock, and [Lock.Until] becomes the zero time. Since it
-// usually runs after the work's context has ended, call it as
+// not ErrNotHeld; the keys left on those nodes expire by their ttl. A node
+// whose first answer was lost with its connection, and whose resent release
+// found no token, counts as holding it when the release was sent within the
+// lock's validity (the first copy then removed it), and as unknown
+// otherwise.
+//
+// Unlock also stops any hold of the lock, and [Lock.Until] becomes the zero
+// time, even if an Extend was running. Since it usually runs after the
+// work's context has ended, call it as
 // lock.Unlock(context.WithoutCancel(ctx)). If ctx ends before a quorum has
 // answered, Unlock returns ctx's cause; the release still goes on in the
 // background, bounded by the node timeout. A second Unlock wraps
@@ -188,7 +191,8 @@ func (l *Lock) Unlock(ctx context.Context) error {
 		l.mu.Unlock()
 		return fmt.Errorf("%w: %q is already unlocked", ErrNotHeld, l.name)
 	}
-	l.unlocked = true // from here on no new hold starts
+	l.unlocked = true // from here on no new hold starts and no extension counts
+	until := l.until
 	l.until = time.Time{}
 	h := l.hold
 	l.mu.Unlock()
@@ -199,83 +203,45 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	defer l.op.Unlock()
 
 	c := l.client
-	r, op := c.start(ctx, l.cfg.nodeTimeout, l.onNode(releaseScript, l.releaseArgs()))
+	trust := l.cfg.clock.Now().Before(until) // sent within validity
+	r, oc := l.round(ctx, func(ctx context.Context, _ int, n *Node) error {
+		return n.compare(ctx, releaseScript, l.keys, l.args[:1], trust)
+	})
 	ok, err := r.Wait(ctx, c.quorum)
-	defer c.finish(r, op, nil) // after r is read below
-	if ok >= c.quorum {
+	defer c.finish(r, oc) // after r is read below
+	switch verdict, notOwners := l.judge(r, ok); verdict {
+	case confirmed:
 		return nil
-	}
-	if gone := notOwners(r.Seen()); gone > len(c.nodes)-c.quorum {
+	case gone:
 		return fmt.Errorf("%w: %q: %d of %d nodes no longer held its token (expired or taken): %w",
-			ErrNotHeld, l.name, gone, len(c.nodes), err)
-	}
-	if r.Failed() <= len(c.nodes)-c.quorum { // ctx ended before a decision
+			ErrNotHeld, l.name, notOwners, len(c.nodes), err)
+	case interrupted:
 		return fmt.Errorf("redlock: unlock %q interrupted, release goes on in the background: %w", l.name, err)
 	}
 	return fmt.Errorf("redlock: unlock %q: %d of %d nodes failed, so whether a quorum still held it is unknown; its keys there expire by their ttl: %w",
 		l.name, r.Failed(), len(c.nodes), err)
 }
 
-// track records which nodes answered the acquiring round r, and follows
-// the others in the background until they answer or time out.
-func (l *Lock) track(r *quorum.Round, op *opContext) {
-	var mask uint64
-	for _, o := range r.Seen() {
-		mask |= 1 << o.Target
+// compare runs an owner-checking script s on the node: nil if it acted,
+// errNotOwner if the node does not hold the token. A copy resent after an
+// earlier one's reply was lost that finds no token returns nil if trust is
+// true and errUnconfirmed otherwise: the earlier copy may have acted.
+func (n *Node) compare(ctx context.Context, s *script, keys []string, args []any, trust bool) error {
+	reply, resent, err := n.run(ctx, s, keys, args)
+	if err != nil {
+		return n.nodeErr(err)
 	}
-	l.answered.Store(mask)
-	if r.Pending() == 0 {
-		l.client.finish(r, op, nil)
-		return
+	switch v, isInt := reply.(int64); {
+	case isInt && v == 1:
+		return nil
+	case isInt && v == 0 && resent && trust:
+		return nil
+	case isInt && v == 0 && resent:
+		return n.nodeErr(errUnconfirmed)
+	case isInt && v == 0:
+		return n.nodeErr(errNotOwner)
 	}
-	l.setCond.L = &l.setMu
-	l.client.finish(r, op, func(o quorum.Outcome) {
-		l.setMu.Lock()
-		l.answered.Or(1 << o.Target)
-		l.setCond.Broadcast()
-		l.setMu.Unlock()
-	})
-}
-
-// awaitSET waits until node i has answered the acquiring SET, which is
-// bounded by the node timeout, and reports whether it had to wait.
-func (l *Lock) awaitSET(i int) bool {
-	bit := uint64(1) << i
-	if l.answered.Load()&bit != 0 {
-		return false
-	}
-	l.setMu.Lock()
-	defer l.setMu.Unlock()
-	for l.answered.Load()&bit == 0 {
-		l.setCond.Wait()
-	}
-	return true
-}
-
-// onNode returns the per-node call of an Extend or Unlock round: script s
-// with args, sent to node i once its acquiring SET has answered. A node that
-// made it wait gets a node timeout of its own from then on, so that waiting
-// for its SET does not use up the time for the script.
-func (l *Lock) onNode(s *script, args []any) func(context.Context, int) error {
-	return func(ctx context.Context, i int) error {
-		if l.awaitSET(i) {
-			own := newOpContext(ctx, l.cfg.nodeTimeout)
-			defer own.cancel()
-			ctx = own
-		}
-		return l.client.nodes[i].compare(ctx, s, args)
-	}
-}
-
-func (l *Lock) releaseArgs() []any {
-	return []any{releaseScript.hash, 1, l.keyArg, l.tokenArg}
-}
-
-// releaseOn releases the lock on one node, for undoing a failed attempt.
-func (l *Lock) releaseOn(target int) error {
-	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.nodeTimeout)
-	defer cancel()
-	return l.client.nodes[target].compare(ctx, releaseScript, l.releaseArgs())
+	return n.nodeErr(fmt.Errorf("unexpected reply %v to %s", reply, s.name))
 }
 
 // usable returns why the lock can no longer be extended, or nil.

@@ -4,16 +4,52 @@ import (
 	cryptorand "crypto/rand"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/quorumlock/quorumlock/clock"
 )
 
 // An Option configures a [Client] when given to [New], or a single call when
-// given to [Client.Lock], [Client.TryLock] or [Client.Do], where it overrides
-// the client's setting for that call only. Options are validated where they
-// are given; a bad value is an error wrapping [ErrInvalidArgument].
-type Option func(*config)
+// given to [Client.Lock], [Client.TryLock], [Client.Do] or [Client.Status],
+// where it overrides the client's setting for that call only. Each option
+// says where it may be given; elsewhere it is an error wrapping
+// [ErrInvalidArgument], as is a bad value. The zero Option is invalid.
+type Option struct {
+	name  string
+	scope scope // where the option may be given
+	set   func(*config)
+}
+
+// A scope is a set of the calls that take options.
+type scope uint8
+
+const (
+	inNew scope = 1 << iota
+	inLock
+	inTryLock
+	inDo
+	inStatus
+
+	clientOnly = inNew
+	acquiring  = inNew | inLock | inTryLock | inDo // shapes one acquisition and its hold
+	waiting    = inNew | inLock | inDo             // shapes the wait for a lock
+)
+
+// callName names the single call in s, for messages.
+func (s scope) callName() string {
+	switch s {
+	case inNew:
+		return "New"
+	case inLock:
+		return "Lock"
+	case inTryLock:
+		return "TryLock"
+	case inDo:
+		return "Do"
+	}
+	return "Status"
+}
 
 // MaxKeyLen is the longest key, prefix included, that a lock may use.
 const MaxKeyLen = 1024
@@ -48,76 +84,110 @@ func defaultConfig() config {
 }
 
 // WithTTL sets how long a lock lives on each node without [Lock.Extend]. It
-// must leave validity after the drift allowance and one node timeout. The
-// default is 10s.
-func WithTTL(ttl time.Duration) Option { return func(c *config) { c.ttl = ttl } }
+// must be a whole number of milliseconds and leave validity after the drift
+// allowance and one node timeout. The default is 10s. It may be given to
+// New, Lock, TryLock and Do.
+func WithTTL(ttl time.Duration) Option {
+	return Option{"WithTTL", acquiring, func(c *config) { c.ttl = ttl }}
+}
 
 // WithDriftFactor sets the share of the ttl allowed for clock drift between
 // the client and the nodes; 2 ms are always added for Redis's expiry
-// precision. It must be in [0, 0.5). The default is 0.01.
-func WithDriftFactor(f float64) Option { return func(c *config) { c.driftFactor = f } }
+// precision. It must be in [0, 0.5). The default is 0.01. It may be given
+// to New, Lock, TryLock and Do.
+func WithDriftFactor(f float64) Option {
+	return Option{"WithDriftFactor", acquiring, func(c *config) { c.driftFactor = f }}
+}
 
-// WithNodeTimeout bounds each round-trip to a node: acquiring, extending
-// and releasing. Keep it small against the ttl (the Redlock description
-// suggests 5–50 ms for a 10 s ttl) so that an unresponsive node costs little
-// of the validity. It must be positive. The default is 50ms.
-func WithNodeTimeout(d time.Duration) Option { return func(c *config) { c.nodeTimeout = d } }
+// WithNodeTimeout bounds each round-trip to a node: acquiring, extending,
+// releasing and reading status, dialing and handshaking included. Keep it
+// small against the ttl (the Redlock description suggests 5–50 ms for a 10 s
+// ttl) so that an unresponsive node costs little of the validity. It must be
+// positive. The default is 50ms. It may be given to New only.
+func WithNodeTimeout(d time.Duration) Option {
+	return Option{"WithNodeTimeout", clientOnly, func(c *config) { c.nodeTimeout = d }}
+}
 
 // WithRetryDelay sets the bounds of the random delay between two attempts
 // of [Client.Lock], and between retries of a failed renewal in a hold; each
 // delay is drawn uniformly from [least, most] so that contending clients do
 // not retry in step. It needs 0 < least <= most. The default is 50ms to
-// 250ms.
+// 250ms. It may be given to New, Lock, TryLock (for its hold) and Do.
 func WithRetryDelay(least, most time.Duration) Option {
-	return func(c *config) { c.retryMin, c.retryMax = least, most }
+	return Option{"WithRetryDelay", acquiring, func(c *config) { c.retryMin, c.retryMax = least, most }}
 }
 
-// WithRetryLimit caps the attempts of [Client.Lock] at 1+n; n must not be
-// negative. By default Lock retries until its context ends.
+// WithRetryLimit caps the attempts of [Client.Lock] and [Client.Do] at 1+n;
+// n must not be negative. By default they retry until their context ends.
+// It may be given to New, Lock and Do.
 func WithRetryLimit(n int) Option {
-	return func(c *config) { c.retryLimit, c.limited = n, true }
+	return Option{"WithRetryLimit", waiting, func(c *config) { c.retryLimit, c.limited = n, true }}
 }
 
 // WithHoldMargin sets how long before the end of a lock's validity a hold
 // ([Lock.Hold], [Client.Do]) gives up on renewal and cancels its context, so
 // that the work has this much time to stop while the lock is still held. It
 // must be positive and less than the validity a lock starts with. The
-// default is a tenth of the ttl.
+// default is a tenth of the ttl. It may be given to New, Lock, TryLock and
+// Do.
 func WithHoldMargin(d time.Duration) Option {
-	return func(c *config) { c.margin, c.marginSet = d, true }
+	return Option{"WithHoldMargin", acquiring, func(c *config) { c.margin, c.marginSet = d, true }}
 }
 
 // WithWait bounds how long [Client.Lock] and [Client.Do] wait for the lock,
 // on top of their context, without bounding what follows: the work Do runs
 // may take longer. It must be positive. By default they wait as long as
-// their context allows.
+// their context allows. It may be given to New, Lock and Do.
 func WithWait(d time.Duration) Option {
-	return func(c *config) { c.wait, c.waitSet = d, true }
+	return Option{"WithWait", waiting, func(c *config) { c.wait, c.waitSet = d, true }}
 }
 
 // WithKeyPrefix sets a prefix put before every lock name to form its Redis
-// key, e.g. "lock:". The default is no prefix.
-func WithKeyPrefix(p string) Option { return func(c *config) { c.prefix = p } }
+// key, e.g. "lock:". The default is no prefix. It may be given to New, Lock,
+// TryLock, Do and Status.
+func WithKeyPrefix(p string) Option {
+	return Option{"WithKeyPrefix", acquiring | inStatus, func(c *config) { c.prefix = p }}
+}
 
-// WithClock sets the clock used to measure validity and to time retries.
-// Deadlines of network calls always use the system clock. The default is
-// [clock.Real].
-func WithClock(c clock.Clock) Option { return func(cfg *config) { cfg.clock = c } }
+// WithClock sets the clock used to measure validity and to time retries and
+// renewals. Deadlines of network calls always use the system clock. The
+// default is [clock.Real]. It may be given to New only.
+func WithClock(c clock.Clock) Option {
+	return Option{"WithClock", clientOnly, func(cfg *config) { cfg.clock = c }}
+}
 
 // WithRand sets the source of the random lock tokens; it must be safe for
 // concurrent use and should be cryptographically strong, since a token is
-// the owner's only proof. The default is [crypto/rand.Reader].
-func WithRand(r io.Reader) Option { return func(c *config) { c.rand = r } }
+// the owner's only proof. The default is [crypto/rand.Reader]. It may be
+// given to New only.
+func WithRand(r io.Reader) Option {
+	return Option{"WithRand", clientOnly, func(c *config) { c.rand = r }}
+}
 
-// apply applies opts to a copy of c and validates the result.
-func (c config) apply(opts []Option) (config, error) {
+// apply applies opts, given to the call where, to a copy of c and validates
+// the result.
+func (c config) apply(opts []Option, where scope) (config, error) {
 	for i, o := range opts {
-		if o == nil {
-			return c, invalid("option %d is nil", i)
+		switch {
+		case o.set == nil:
+			return c, invalid("option %d is the zero Option", i)
+		case o.scope&where == 0:
+			return c, invalid("%s cannot be given to %s; it may be given to %s", o.name, where.callName(), o.scope.list())
 		}
-		o(&c)
+		o.set(&c)
 	}
 	return c, c.validate()
+}
+
+// list names the calls in s.
+func (s scope) list() string {
+	var names []string
+	for _, one := range []scope{inNew, inLock, inTryLock, inDo, inStatus} {
+		if s&one != 0 {
+			names = append(names, one.callName())
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func (c *config) validate() error {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quorumlock/quorumlock/clock"
+	"github.com/quorumlock/quorumlock/internal/testcluster"
 	"github.com/quorumlock/quorumlock/redlock"
 )
 
@@ -62,8 +63,8 @@ func TestClient_Lock(t *testing.T) {
 func TestClient_Lock_faults(t *testing.T) {
 	t.Run("two of five nodes down: acquired, extended, released", func(t *testing.T) {
 		c := newCluster(t, 5)
-		c.faults[1].setDown(true)
-		c.faults[3].setDown(true)
+		c.faults[1].SetDown(true)
+		c.faults[3].SetDown(true)
 		client := c.client(t)
 		l, err := client.TryLock(context.Background(), "minority-down")
 		require.NoError(t, err)
@@ -78,28 +79,28 @@ func TestClient_Lock_faults(t *testing.T) {
 	t.Run("three of five nodes down: not obtained, nothing left behind", func(t *testing.T) {
 		c := newCluster(t, 5)
 		for _, i := range []int{0, 2, 4} {
-			c.faults[i].setDown(true)
+			c.faults[i].SetDown(true)
 		}
 		client := c.client(t)
 		_, err := client.TryLock(context.Background(), "majority-down")
 		require.ErrorIs(t, err, redlock.ErrNotObtained)
-		require.ErrorIs(t, err, errDown)
+		require.ErrorIs(t, err, testcluster.ErrDown)
 		var ne *redlock.NodeError
 		require.ErrorAs(t, err, &ne)
 		assert.Contains(t, []string{c.nodes[0].Addr(), c.nodes[2].Addr(), c.nodes[4].Addr()}, ne.Addr)
 		require.NoError(t, client.Close())
-		assert.Equal(t, 1, c.faults[1].setCount(), "the live nodes were asked")
+		assert.Equal(t, 1, c.faults[1].Ran(testcluster.OpAcquire), "the live nodes were asked")
 		assert.Empty(t, c.keys("majority-down"), "the live nodes' keys were released")
 	})
 
 	t.Run("a slow node does not delay Lock, and Unlock waits for its SET", func(t *testing.T) {
 		c := newCluster(t, 5)
-		open := c.faults[4].slowSET()
+		open := c.faults[4].Block(testcluster.OpAcquire)
 		defer open()
 		client := c.client(t, redlock.WithTTL(30*time.Second), redlock.WithNodeTimeout(5*time.Second))
 		l, err := client.TryLock(context.Background(), "slow")
 		require.NoError(t, err)
-		assert.Equal(t, 0, c.faults[4].setCount(), "Lock returned before the slow node ran SET")
+		assert.Equal(t, 0, c.faults[4].Ran(testcluster.OpAcquire), "Lock returned before the slow node ran SET")
 		assert.GreaterOrEqual(t, len(c.holders(l.Key(), l.Token())), 3, "a majority holds it")
 		assert.NotContains(t, c.holders(l.Key(), l.Token()), 4)
 
@@ -108,7 +109,7 @@ func TestClient_Lock_faults(t *testing.T) {
 		require.NoError(t, <-unlocked, "Unlock returns on a majority")
 		open() // the SET lands now, after Unlock returned
 		require.NoError(t, client.Close())
-		assert.Equal(t, 1, c.faults[4].setCount())
+		assert.Equal(t, 1, c.faults[4].Ran(testcluster.OpAcquire))
 		assert.Empty(t, c.keys(l.Key()), "the late SET was released too")
 	})
 
@@ -117,24 +118,24 @@ func TestClient_Lock_faults(t *testing.T) {
 		for _, i := range []int{0, 1, 2} {
 			c.servers[i].Set("late", "another-owner")
 		}
-		open := c.faults[4].slowSET()
+		open := c.faults[4].Block(testcluster.OpAcquire)
 		defer open()
 		client := c.client(t, redlock.WithTTL(30*time.Second), redlock.WithNodeTimeout(5*time.Second))
 		_, err := client.TryLock(context.Background(), "late")
 		require.ErrorIs(t, err, redlock.ErrNotObtained, "three owned elsewhere: impossible without the slow node")
-		assert.Equal(t, 0, c.faults[4].setCount(), "returned before the slow node ran SET")
+		assert.Equal(t, 0, c.faults[4].Ran(testcluster.OpAcquire), "returned before the slow node ran SET")
 		open()
 		require.NoError(t, client.Close())
-		assert.Equal(t, 1, c.faults[4].setCount())
+		assert.Equal(t, 1, c.faults[4].Ran(testcluster.OpAcquire))
 		assert.Empty(t, c.keys("late")[3:], "keys on nodes 3 and 4 released")
 		assert.Equal(t, []int{0, 1, 2}, c.holders("late", "another-owner"), "the other owner's keys kept")
 	})
 
 	t.Run("a node that times out counts as failed", func(t *testing.T) {
 		c := newCluster(t, 3)
-		open := c.faults[0].slowSET()
+		open := c.faults[0].Block(testcluster.OpAcquire)
 		defer open()
-		c.faults[1].setDown(true)
+		c.faults[1].SetDown(true)
 		client := c.client(t, redlock.WithNodeTimeout(20*time.Millisecond))
 		_, err := client.TryLock(context.Background(), "timeout")
 		require.ErrorIs(t, err, redlock.ErrNotObtained)
@@ -176,15 +177,15 @@ func TestLock_ownership(t *testing.T) {
 		a, err := client.TryLock(context.Background(), "busy")
 		require.NoError(t, err)
 		require.NoError(t, client.Close())
-		open := c.faults[1].slowSET() // node 1 cannot answer before TryLock returns,
+		open := c.faults[1].Block(testcluster.OpAcquire) // node 1 cannot answer before TryLock returns,
 		defer open()
-		c.faults[2].setDown(true) // so the verdict rests on nodes 0 and 2
+		c.faults[2].SetDown(true) // so the verdict rests on nodes 0 and 2
 		_, err = client.TryLock(context.Background(), "busy")
 		require.ErrorIs(t, err, redlock.ErrNotObtained)
 		assert.ErrorContains(t, err, "held by another owner")
-		assert.ErrorIs(t, err, errDown)
+		assert.ErrorIs(t, err, testcluster.ErrDown)
 		open()
-		c.faults[2].setDown(false)
+		c.faults[2].SetDown(false)
 		require.NoError(t, a.Unlock(context.Background()))
 	})
 }
@@ -245,8 +246,8 @@ func TestLock_Extend(t *testing.T) {
 		client := c.client(t)
 		l, err := client.TryLock(context.Background(), "ext-minority")
 		require.NoError(t, err)
-		c.faults[0].setDown(true)
-		c.faults[1].setDown(true)
+		c.faults[0].SetDown(true)
+		c.faults[1].SetDown(true)
 		require.NoError(t, l.Extend(context.Background()))
 		require.NoError(t, l.Unlock(context.Background()))
 	})
@@ -257,15 +258,15 @@ func TestLock_Extend(t *testing.T) {
 		l, err := client.TryLock(context.Background(), "ext-unreachable")
 		require.NoError(t, err)
 		for _, i := range []int{0, 2, 4} {
-			c.faults[i].setDown(true)
+			c.faults[i].SetDown(true)
 		}
 		err = l.Extend(context.Background())
 		require.Error(t, err)
 		assert.NotErrorIs(t, err, redlock.ErrLost, "unreachable is not proof of loss")
-		assert.ErrorIs(t, err, errDown)
+		assert.ErrorIs(t, err, testcluster.ErrDown)
 		assert.ErrorContains(t, err, "3 of 5 nodes failed")
 		for _, f := range c.faults {
-			f.setDown(false)
+			f.SetDown(false)
 		}
 		require.NoError(t, l.Extend(context.Background()), "the keys were still there")
 		require.NoError(t, l.Unlock(context.Background()))
@@ -379,14 +380,14 @@ func TestClient_Lock_retry(t *testing.T) {
 		defer stop()
 		require.NoError(t, fake.BlockUntil(wait, 1))
 		require.NoError(t, client.Close()) // the failed attempt's stragglers
-		before := c.faults[0].setCount()
+		before := c.faults[0].Ran(testcluster.OpAcquire)
 		cause := errors.New("shutting down")
 		cancel(cause) // the fake clock never fires the retry timer: only this ends Lock
 		err = <-got
 		require.ErrorIs(t, err, redlock.ErrNotObtained)
 		require.ErrorIs(t, err, cause)
 		assert.ErrorContains(t, err, "held by another owner", "the last attempt's causes are kept")
-		assert.Equal(t, before, c.faults[0].setCount(), "no attempt after cancellation")
+		assert.Equal(t, before, c.faults[0].Ran(testcluster.OpAcquire), "no attempt after cancellation")
 		assert.Equal(t, 0, fake.Waiters(), "retry timer stopped")
 		require.NoError(t, a.Unlock(context.Background()))
 	})
@@ -397,11 +398,11 @@ func TestClient_Lock_retry(t *testing.T) {
 		a, err := client.TryLock(context.Background(), "limit")
 		require.NoError(t, err)
 		require.NoError(t, client.Close())
-		before := c.faults[0].setCount()
+		before := c.faults[0].Ran(testcluster.OpAcquire)
 		_, err = client.Lock(context.Background(), "limit", redlock.WithRetryLimit(2))
 		require.ErrorIs(t, err, redlock.ErrNotObtained)
 		assert.ErrorContains(t, err, "after 3 attempts")
-		assert.Equal(t, before+3, c.faults[0].setCount())
+		assert.Equal(t, before+3, c.faults[0].Ran(testcluster.OpAcquire))
 		require.NoError(t, a.Unlock(context.Background()))
 	})
 
@@ -425,17 +426,18 @@ func TestClient_Lock_contention(t *testing.T) {
 	c := newCluster(t, 5)
 	// A generous node timeout: this test is about mutual exclusion, and under
 	// the race detector on a loaded machine 50ms round-trips do time out.
-	client := c.client(t, redlock.WithRetryDelay(time.Millisecond, 3*time.Millisecond),
+	client := c.client(t, redlock.WithRetryDelay(5*time.Millisecond, 20*time.Millisecond),
 		redlock.WithNodeTimeout(2*time.Second), redlock.WithTTL(20*time.Second))
+	const workers, each = 10, 5
 	var holders, maxHolders, grants atomic.Int32
 	var wg sync.WaitGroup
-	errs := make(chan error, 20)
-	for range 20 {
+	errs := make(chan error, workers)
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range 5 {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			for range each {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 				l, err := client.Lock(ctx, "contended")
 				cancel()
 				if err != nil {
@@ -464,6 +466,6 @@ func TestClient_Lock_contention(t *testing.T) {
 	for err := range errs {
 		assert.NoError(t, err)
 	}
-	assert.Equal(t, int32(100), grants.Load())
+	assert.Equal(t, int32(workers*each), grants.Load(), "grants")
 	assert.Equal(t, int32(1), maxHolders.Load(), "never two holders at once")
 }

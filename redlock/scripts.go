@@ -1,24 +1,31 @@
 package redlock
 
 import (
+	"crypto/rand"
 	"crypto/sha1"
 	_ "embed"
 	"encoding/hex"
+	"fmt"
 )
 
-// A script is Lua run with EVALSHA, falling back to EVAL when a node does not
-// have it cached (after a restart or SCRIPT FLUSH).
+// A script is Lua run by its digest (EVALSHA), or by its source when the
+// server does not have it cached (see [Node.run]). Every script is in a .lua
+// file of this folder whose header names its KEYS and ARGV, and every one is
+// idempotent: running it twice leaves what running it once does.
 type script struct {
+	name string // the file name, for messages
 	src  string
-	hash string // hex SHA-1 of src, as EVALSHA wants it
+	sha  string // hex SHA-1 of src, as EVALSHA wants it
 }
 
-func newScript(src string) *script {
+func newScript(name, src string) *script {
 	sum := sha1.Sum([]byte(src))
-	return &script{src: src, hash: hex.EncodeToString(sum[:])}
+	return &script{name: name, src: src, sha: hex.EncodeToString(sum[:])}
 }
 
 var (
+	//go:embed acquire.lua
+	acquireSrc string
 	//go:embed extend.lua
 	extendSrc string
 	//go:embed release.lua
@@ -26,6 +33,26 @@ var (
 	//go:embed status.lua
 	statusSrc string
 
-	extendScript  = newScript(extendSrc)
-	releaseScript = newScript(releaseSrc)
+	releaseScript = newScript("release.lua", releaseSrc)
+	statusScript  = newScript("status.lua", statusSrc)
 )
+
+// salted holds a node's own copies of the scripts that set keys, each with
+// a random first line, so that their digests are this node's alone. They are
+// cached on the server only by this node's NOSCRIPT fallback, and the cache
+// empties when the server restarts, so the node's first NOSCRIPT after a
+// restart tells it of the restart (see [WithQuarantine]).
+type salted struct {
+	acquire, extend *script
+}
+
+func (s *salted) init() error {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return fmt.Errorf("redlock: drawing a node's script salt: %w", err)
+	}
+	line := "-- node " + hex.EncodeToString(b[:]) + "\n"
+	s.acquire = newScript("acquire.lua", line+acquireSrc)
+	s.extend = newScript("extend.lua", line+extendSrc)
+	return nil
+}

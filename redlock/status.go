@@ -2,12 +2,10 @@ package redlock
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"time"
 
-	"github.com/gomodule/redigo/redis"
+	"github.com/quorumlock/quorumlock/quorum"
 )
 
 // A Verdict sums up what a quorum of nodes says about a lock.
@@ -57,26 +55,13 @@ type NodeStatus struct {
 	TTL   time.Duration // its remaining time to live, if held; -1 if it has no expiry
 }
 
-// Fingerprint returns a short, non-secret name for a lock token: the first
-// 8 hex digits of its SHA-256. It tells owners apart in logs and status
-// output without revealing the token.
-func Fingerprint(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:4])
-}
-
-// Fingerprint returns [Fingerprint] of the lock's token.
-func (l *Lock) Fingerprint() string { return Fingerprint(l.token) }
-
-var statusScript = newScript(statusSrc)
-
 // Status reads the lock named name on every node, without changing it, and
 // waits for every node's answer or its node timeout. Nodes that cannot be
 // read are reported in their NodeStatus, not as an error. An empty or
 // oversized name, a nil ctx or a bad option is an error wrapping
 // [ErrInvalidArgument]; a ctx that ends first returns its cause.
 func (c *Client) Status(ctx context.Context, name string, opts ...Option) (*Status, error) {
-	cfg, key, err := c.prepare(ctx, name, opts)
+	cfg, key, err := c.prepare(ctx == nil, name, opts, inStatus)
 	if err != nil {
 		return nil, err
 	}
@@ -84,14 +69,15 @@ func (c *Client) Status(ctx context.Context, name string, opts ...Option) (*Stat
 		return nil, fmt.Errorf("redlock: status of %q: %w", name, context.Cause(ctx))
 	}
 	st := &Status{Name: name, Key: key, Quorum: c.quorum, Nodes: make([]NodeStatus, len(c.nodes))}
-	args := []any{statusScript.hash, 1, key}
-	r, op := c.start(ctx, cfg.nodeTimeout, func(ctx context.Context, i int) error {
-		st.Nodes[i] = c.nodes[i].status(ctx, args)
+	keys := []string{key}
+	oc := newOpContext(ctx, cfg.nodeTimeout)
+	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
+		st.Nodes[i] = c.nodes[i].status(ctx, keys)
 		return st.Nodes[i].Err
 	})
 	for range r.Outcomes() { // every node, each bounded by the node timeout
 	}
-	op.cancel()
+	oc.cancel()
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("redlock: status of %q: %w", name, context.Cause(ctx))
 	}
@@ -99,18 +85,19 @@ func (c *Client) Status(ctx context.Context, name string, opts ...Option) (*Stat
 	return st, nil
 }
 
-func (n *Node) status(ctx context.Context, args []any) NodeStatus {
-	ns := NodeStatus{Addr: n.addr}
-	reply, err := redis.Values(n.eval(ctx, statusScript, args))
-	if err == nil && len(reply) != 2 {
-		err = fmt.Errorf("unexpected reply %v to status script", reply)
+func (n *Node) status(ctx context.Context, keys []string) NodeStatus {
+	ns := NodeStatus{Addr: n.name}
+	reply, _, err := n.run(ctx, statusScript, keys, nil)
+	values, _ := reply.([]any)
+	if err == nil && len(values) != 2 {
+		err = fmt.Errorf("unexpected reply %v to %s", reply, statusScript.name)
 	}
 	if err != nil {
 		ns.Err = n.nodeErr(err)
 		return ns
 	}
-	ttl, _ := redis.Int64(reply[1], nil)
-	if value, err := redis.String(reply[0], nil); err == nil {
+	ttl, _ := values[1].(int64)
+	if value, ok := values[0].(string); ok {
 		ns.Held, ns.Owner = true, Fingerprint(value)
 		ns.TTL = time.Duration(ttl) * time.Millisecond
 		if ttl < 0 {

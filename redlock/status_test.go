@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quorumlock/quorumlock/internal/testcluster"
 	"github.com/quorumlock/quorumlock/redlock"
 )
 
@@ -33,7 +34,7 @@ func TestClient_Status(t *testing.T) {
 		l, err := client.TryLock(context.Background(), "st")
 		require.NoError(t, err)
 		require.NoError(t, client.Close())
-		c.faults[4].setDown(true)
+		c.faults[4].SetDown(true)
 		st, err := client.Status(context.Background(), "st")
 		require.NoError(t, err)
 		assert.Equal(t, redlock.VerdictHeld, st.Verdict)
@@ -46,10 +47,10 @@ func TestClient_Status(t *testing.T) {
 			assert.Equal(t, l.Fingerprint(), n.Owner)
 			assert.Equal(t, 20*time.Second, n.TTL)
 		}
-		require.ErrorIs(t, st.Nodes[4].Err, errDown)
+		require.ErrorIs(t, st.Nodes[4].Err, testcluster.ErrDown)
 		assert.False(t, st.Nodes[4].Held)
 		assert.Equal(t, []int{0, 1, 2, 3, 4}, c.holders("lock:st", l.Token()), "status changed nothing")
-		c.faults[4].setDown(false)
+		c.faults[4].SetDown(false)
 		require.NoError(t, l.Unlock(context.Background()))
 	})
 
@@ -69,7 +70,7 @@ func TestClient_Status(t *testing.T) {
 		assert.Empty(t, st.Owner)
 
 		for _, i := range []int{0, 1, 2} {
-			c.faults[i].setDown(true)
+			c.faults[i].SetDown(true)
 		}
 		st, err = client.Status(context.Background(), "st")
 		require.NoError(t, err)

@@ -59,7 +59,7 @@ func TestRun_usage(t *testing.T) {
 		{name: "run: empty URL in env", env: []string{nodesEnv + "=redis://127.0.0.1:1,"}, args: []string{"run", "x", "--", "true"},
 			code: exitUsage, stderr: "REDLOCK_NODES: URL 2 of the list is empty"},
 		{name: "run: duplicate nodes", args: []string{"run", "--nodes", "redis://127.0.0.1:1,redis://127.0.0.1:2,redis://:pw@127.0.0.1:1", "x", "--", "true"},
-			code: exitUsage, stderr: "have the same address 127.0.0.1:1"},
+			code: exitUsage, stderr: "have the same name 127.0.0.1:1"},
 		{name: "run: flag overrides env", env: []string{nodesEnv + "=redis://127.0.0.1:1"}, args: []string{"run", "--nodes", "bogus", "x", "--", "true"},
 			code: exitUsage, stderr: "--nodes: invalid argument"},
 		{name: "run: program not found", env: withNodes, args: []string{"run", "x", "--", "no-such-program-redlock-test"},

@@ -1,0 +1,146 @@
+package redlock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/quorumlock/quorumlock/clock"
+)
+
+// Lock acquires the lock named name, retrying after a random delay (see
+// [WithRetryDelay] and [WithRetryLimit]) until it is granted or ctx ends.
+// opts override the client's options for this lock.
+//
+// On success the lock is held until [Lock.Until]. If ctx ends, the wait set
+// by [WithWait] passes, or the retries are spent first, Lock returns an
+// error wrapping [ErrNotObtained], the last attempt's per-node causes and,
+// if ctx ended, its cause. An empty or oversized name, a nil ctx or a bad
+// option is an error wrapping [ErrInvalidArgument]. Keys set by a failed
+// attempt are released, including those on nodes that answer after Lock
+// has returned.
+func (c *Client) Lock(ctx context.Context, name string, opts ...Option) (*Lock, error) {
+	return c.obtain(ctx, name, opts, inLock)
+}
+
+// TryLock makes exactly one attempt to acquire the lock named name. It
+// returns like [Client.Lock]. Options about waiting ([WithWait],
+// [WithRetryLimit]) are errors here.
+func (c *Client) TryLock(ctx context.Context, name string, opts ...Option) (*Lock, error) {
+	return c.obtain(ctx, name, opts, inTryLock)
+}
+
+// obtain is Lock, Do's acquisition or TryLock, as where says.
+func (c *Client) obtain(ctx context.Context, name string, opts []Option, where scope) (*Lock, error) {
+	cfg, key, err := c.prepare(ctx == nil, name, opts, where)
+	if err != nil {
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))
+	}
+	retry := where != inTryLock
+	if retry && cfg.waitSet {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.wait)
+		defer cancel()
+	}
+	var timer clock.Timer
+	for attempt := 0; ; attempt++ {
+		l, err := c.attempt(ctx, &cfg, name, key)
+		if err == nil {
+			if timer != nil {
+				timer.Stop()
+			}
+			return l, nil
+		}
+		if ctx.Err() != nil {
+			return nil, withCause(ctx, err)
+		}
+		if !retry || errors.Is(err, ErrInvalidArgument) {
+			return nil, err
+		}
+		if cfg.limited && attempt >= cfg.retryLimit {
+			return nil, fmt.Errorf("%w (after %d attempts)", err, attempt+1)
+		}
+		delay := cfg.retryDelay()
+		if timer == nil {
+			timer = cfg.clock.NewTimer(delay)
+		} else {
+			timer.Reset(delay)
+		}
+		select {
+		case <-timer.C():
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, withCause(ctx, err)
+		}
+	}
+}
+
+// withCause adds ctx's cause to err unless err already matches it.
+func withCause(ctx context.Context, err error) error {
+	cause := context.Cause(ctx)
+	if errors.Is(err, cause) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", err, cause)
+}
+
+// attempt makes one attempt: the acquiring script on every node at once,
+// held if a quorum set the key within the validity.
+func (c *Client) attempt(ctx context.Context, cfg *config, name, key string) (*Lock, error) {
+	l, err := c.newLock(cfg, name, key)
+	if err != nil {
+		return nil, err
+	}
+	start := cfg.clock.Now()
+	r, oc := l.round(ctx, l.acquireOn)
+	ok, err := r.Wait(ctx, c.quorum)
+	elapsed := cfg.clock.Since(start)
+	validity := clock.Validity(cfg.ttl, elapsed, cfg.driftFactor)
+	c.finish(r, oc)
+	if ok >= c.quorum && validity > 0 {
+		l.until = start.Add(elapsed + validity) // the end of the round plus the validity
+		return l, nil
+	}
+	// Not held: release everywhere the key may have been set, on each node
+	// once its SET has been answered, however late.
+	l.undo()
+	if ok >= c.quorum {
+		return nil, fmt.Errorf("%w: %q: %d of %d nodes granted it but the acquisition took %v, leaving no validity of the %v ttl: %w",
+			ErrNotObtained, name, ok, len(c.nodes), elapsed, cfg.ttl, errOrNone(err))
+	}
+	return nil, fmt.Errorf("%w: %q: %d of %d nodes granted it, %d needed: %w",
+		ErrNotObtained, name, ok, len(c.nodes), c.quorum, errOrNone(err))
+}
+
+func errOrNone(err error) error {
+	if err == nil {
+		return errors.New("no node failed")
+	}
+	return err
+}
+
+// acquireOn runs the acquiring script on node i, the first command of the
+// lock there, and records whether it may have set the key.
+func (l *Lock) acquireOn(ctx context.Context, i int, n *Node) error {
+	err := n.acquire(ctx, l.keys, l.args)
+	l.gate.setMayHold(i, !errors.Is(err, errHeldElsewhere))
+	return err
+}
+
+// acquire runs the acquiring script: nil if the key holds the token now.
+func (n *Node) acquire(ctx context.Context, keys []string, args []any) error {
+	reply, _, err := n.run(ctx, n.salty.acquire, keys, args)
+	if err != nil {
+		return n.nodeErr(err)
+	}
+	switch v, isInt := reply.(int64); {
+	case isInt && v == 1:
+		return nil
+	case isInt && v == 0:
+		return n.nodeErr(errHeldElsewhere)
+	}
+	return n.nodeErr(fmt.Errorf("unexpected reply %v to %s", reply, n.salty.acquire.name))
+}

@@ -1,0 +1,184 @@
+package redlock
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/quorumlock/quorumlock/quorum"
+)
+
+// A gate lets the commands of a lock reach each node one at a time, in the
+// order their rounds began: a command is sent to a node only once the lock's
+// previous command there has been answered or has timed out. Then a release
+// can never overtake the SET it undoes, nor an extension the release that
+// follows it, on any node, and this holds for the undo of a failed attempt
+// as for Extend and Unlock, whose rounds all pass through [Lock.send].
+//
+// Every round takes a ticket, numbered in the order rounds begin, and a
+// round's command on node i waits until node i has served the tickets
+// before it. Every round sends one command to every node, so every ticket
+// is served on every node.
+type gate struct {
+	mu     sync.Mutex
+	cond   sync.Cond // L is set when someone first waits
+	issued uint32    // tickets taken so far
+	nodes  []gateNode
+	buf    [7]gateNode // backs nodes for up to 7 nodes
+}
+
+type gateNode struct {
+	served  uint32 // tickets whose command on the node is done
+	mayHold bool   // the acquiring SET may have set the key: it did not say "held elsewhere"
+}
+
+func (g *gate) init(n int) {
+	g.nodes = g.buf[:0]
+	if n > len(g.buf) {
+		g.nodes = make([]gateNode, 0, n)
+	}
+	g.nodes = g.nodes[:n]
+}
+
+// ticket takes the next round's ticket.
+func (g *gate) ticket() uint32 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.issued++
+	return g.issued - 1
+}
+
+// enter waits until node i has served every ticket before t; it reports
+// whether it had to wait.
+func (g *gate) enter(i int, t uint32) (waited bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for g.nodes[i].served != t {
+		if g.cond.L == nil {
+			g.cond.L = &g.mu
+		}
+		g.cond.Wait()
+		waited = true
+	}
+	return waited
+}
+
+// leave marks the ticket node i was serving as served.
+func (g *gate) leave(i int) {
+	g.mu.Lock()
+	g.nodes[i].served++
+	if g.cond.L != nil {
+		g.cond.Broadcast()
+	}
+	g.mu.Unlock()
+}
+
+func (g *gate) setMayHold(i int, v bool) {
+	g.mu.Lock()
+	g.nodes[i].mayHold = v
+	g.mu.Unlock()
+}
+
+func (g *gate) mayHold(i int) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.nodes[i].mayHold
+}
+
+// send runs op on node i, with ticket t, through the lock's gate. A command
+// that had to wait for an earlier one gets a node timeout of its own from
+// then on, so that the wait does not use up its time.
+func (l *Lock) send(ctx context.Context, i int, t uint32, op nodeOp) error {
+	if l.gate.enter(i, t) {
+		own := newOpContext(ctx, l.cfg.nodeTimeout)
+		defer own.cancel()
+		ctx = own
+	}
+	defer l.gate.leave(i)
+	return op(ctx, i, l.client.nodes[i])
+}
+
+// A nodeOp is one command of a lock on node i.
+type nodeOp func(ctx context.Context, i int, n *Node) error
+
+// round sends op to every node at once through the gate. Each command is
+// bounded by the node timeout whether or not ctx ends, so that what was sent
+// is always answered or timed out before the next command of the lock
+// follows it.
+func (l *Lock) round(ctx context.Context, op nodeOp) (*quorum.Round, *opContext) {
+	oc := newOpContext(ctx, l.cfg.nodeTimeout)
+	t := l.gate.ticket()
+	return quorum.Go(oc, len(l.client.nodes), func(ctx context.Context, i int) error {
+		return l.send(ctx, i, t, op)
+	}), oc
+}
+
+// An outcome is what a round of Extend or Unlock decided.
+type outcome int
+
+const (
+	confirmed   outcome = iota // a quorum holds the token
+	gone                       // so many nodes said they do not that a quorum cannot
+	interrupted                // ctx ended before a decision
+	unknown                    // too many nodes could not be reached to know
+)
+
+// judge decides a round of owner-checking commands that returned ok
+// successes. It also returns how many nodes said they do not hold the
+// token.
+func (l *Lock) judge(r *quorum.Round, ok int) (outcome, int) {
+	n, q := len(l.client.nodes), l.client.quorum
+	notOwners := 0
+	for _, o := range r.Seen() {
+		if errors.Is(o.Err, errNotOwner) {
+			notOwners++
+		}
+	}
+	switch {
+	case ok >= q:
+		return confirmed, notOwners
+	case notOwners > n-q:
+		return gone, notOwners
+	case r.Failed() <= n-q && r.Pending() > 0:
+		return interrupted, notOwners
+	}
+	return unknown, notOwners
+}
+
+// finish lets r's remaining commands complete in the background and then
+// ends the round's context.
+func (c *Client) finish(r *quorum.Round, oc *opContext) {
+	if r.Pending() == 0 {
+		oc.cancel()
+		return
+	}
+	c.bg.add()
+	go func() {
+		defer c.bg.done()
+		for range r.Outcomes() {
+		}
+		oc.cancel()
+	}()
+}
+
+// undo releases a failed attempt in the background on every node whose SET
+// may have set the key, each once its SET has been answered. The release is
+// sent by its source, so that it needs nothing cached on a node that may
+// have just restarted, or be frozen with the SET queued before it.
+func (l *Lock) undo() {
+	c := l.client
+	r, oc := l.round(context.Background(), func(ctx context.Context, i int, n *Node) error {
+		if !l.gate.mayHold(i) {
+			return nil
+		}
+		_, err := n.evalSource(ctx, releaseScript, l.keys, l.args[:1])
+		return err
+	})
+	c.bg.add()
+	go func() {
+		defer c.bg.done()
+		for range r.Outcomes() {
+		}
+		oc.cancel()
+	}()
+}
