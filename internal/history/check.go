@@ -62,21 +62,13 @@ type span struct {
 // run checks every name, in name order, and sums the counts.
 func (c *checker) run() *Report {
 	c.rep.Stop = c.stop
-	grants := make([][]int32, len(c.names))
-	for i := range c.grants {
-		n := c.grants[i].name
-		grants[n] = append(grants[n], int32(i))
+	ids := make([]int32, len(c.grants))
+	for i := range ids {
+		ids[i] = int32(i)
 	}
-	updates := make([][]update, len(c.names))
-	for _, u := range c.updates {
-		n := c.grants[u.grant].name
-		updates[n] = append(updates[n], u)
-	}
-	writes := make([][]write, len(c.names))
-	for _, w := range c.writes {
-		n := c.grants[w.grant].name
-		writes[n] = append(writes[n], w)
-	}
+	grants := group(ids, len(c.names), func(i int32) int32 { return c.grants[i].name })
+	updates := group(c.updates, len(c.names), func(u update) int32 { return c.grants[u.grant].name })
+	writes := group(c.writes, len(c.names), func(w write) int32 { return c.grants[w.grant].name })
 	order := make([]int32, len(c.names))
 	for i := range order {
 		order[i] = int32(i)
@@ -94,6 +86,30 @@ func (c *checker) run() *Report {
 		c.rep.Names = append(c.rep.Names, nr)
 	}
 	return &c.rep
+}
+
+// group splits items by name, keeping their order, into slices of one
+// backing array.
+func group[T any](items []T, names int, name func(T) int32) [][]T {
+	start := make([]int, names+1) // group n is all[start[n]:start[n+1]]
+	for _, it := range items {
+		start[name(it)+1]++
+	}
+	for n := range names {
+		start[n+1] += start[n]
+	}
+	all := make([]T, len(items))
+	next := slices.Clone(start[:names])
+	for _, it := range items {
+		n := name(it)
+		all[next[n]] = it
+		next[n]++
+	}
+	groups := make([][]T, names)
+	for n := range groups {
+		groups[n] = all[start[n]:start[n+1]:start[n+1]]
+	}
+	return groups
 }
 
 // example keeps e if fewer than MaxExamples of its kind are kept.

@@ -46,8 +46,8 @@ func (c *checker) tokens(nr *NameReport, holds []span) {
 	}
 	byEnd := slices.Clone(holds)
 	slices.SortFunc(byEnd, func(a, b span) int { return cmp.Or(cmp.Compare(a.e, b.e), cmp.Compare(a.s, b.s)) })
-	first := make(map[uint64]int32) // token -> the first grant that had it
-	var best uint64                 // the greatest token of the holds ended so far
+	first := make(map[uint64]int32, len(holds)) // token -> the first grant that had it
+	var best uint64                             // the greatest token of the holds ended so far
 	bestBy, p := int32(-1), 0
 	for _, h := range holds {
 		// Ended before h began: by an earlier end, or an empty hold at h's start.
