@@ -5,11 +5,10 @@ import "sync"
 // A Fence models a resource protected by fencing tokens: it accepts a write
 // only if the write's token is at least the highest token it has accepted,
 // and refuses it otherwise. Equal tokens are accepted, so a holder may write
-// any number of times under one grant; a holder whose lock was taken over
-// by a grant with a greater token is refused from the first write the
-// newer holder made on. Token zero is accepted only until a greater token
-// has been. The zero Fence is ready to use and has accepted nothing. A Fence
-// is safe for concurrent use.
+// any number of times under one grant; once a newer holder has written with
+// a greater token, every write of an older holder is refused. Token zero is
+// accepted only until a greater token has been. The zero Fence is ready to
+// use and has accepted nothing. A Fence is safe for concurrent use.
 type Fence struct {
 	mu      sync.Mutex
 	highest uint64
