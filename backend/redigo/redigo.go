@@ -33,6 +33,7 @@ type Pool interface {
 type Conn struct {
 	pool  Pool
 	owned io.Closer // the pool Open made, closed by Close; else nil
+	shas  sync.Map  // digest -> the digest as an interface value, boxed once
 }
 
 // New returns a Conn on pool, which stays the caller's: [Conn.Close] does
@@ -50,7 +51,11 @@ func New(pool Pool) (*Conn, error) {
 // EvalSHA runs the cached Lua script whose SHA-1 is sha. A server that does
 // not have it answers with an error whose text starts with NOSCRIPT.
 func (c *Conn) EvalSHA(ctx context.Context, sha string, keys []string, args []any) (any, error) {
-	return c.script(ctx, "EVALSHA", sha, keys, args)
+	boxed, ok := c.shas.Load(sha)
+	if !ok {
+		boxed, _ = c.shas.LoadOrStore(sha, sha)
+	}
+	return c.script(ctx, "EVALSHA", boxed, keys, args)
 }
 
 // Eval runs the Lua script src.
@@ -78,7 +83,7 @@ func (c *Conn) Close() error {
 // argvPool recycles the argument vectors of scripts.
 var argvPool = sync.Pool{New: func() any { s := make([]any, 0, 8); return &s }}
 
-func (c *Conn) script(ctx context.Context, cmd, script string, keys []string, args []any) (any, error) {
+func (c *Conn) script(ctx context.Context, cmd string, script any, keys []string, args []any) (any, error) {
 	p := argvPool.Get().(*[]any)
 	argv := append((*p)[:0], script, len(keys))
 	for _, k := range keys {
