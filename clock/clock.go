@@ -1,4 +1,7 @@
-// Package clock is the only place in quorumlock that reads time.
+// Package clock is where quorumlock reads time for the algorithm: the
+// validity of a lock, the timing of renewals and retries. The one other use
+// of time is the deadline of each network call (the node timeout), which
+// sockets take from the system clock through a context's deadline.
 //
 // [Real] uses Go's monotonic clock readings, so elapsed times measured with
 // [Clock.Since] on a value taken from [Clock.Now] are immune to wall-clock

@@ -1,7 +1,8 @@
 // Package testcluster runs in-process Redis servers (miniredis), each behind
-// a [redlock.Conn] that injects faults per operation: down, blocked, frozen
-// (commands run late), slow, and replies lost after the command ran. It is
-// the one in-process cluster of quorumlock's tests, examples and demo.
+// a [redlock.Conn] that injects faults: down, paused (commands run late, in
+// order), and per operation blocked, slow, and replies lost after the
+// command ran. It is the one in-process cluster of quorumlock's tests,
+// examples and demo.
 //
 // Commands reach the servers over real loopback connections through the
 // redigo backend, so everything but the fault layer is the production path.

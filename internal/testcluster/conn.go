@@ -47,7 +47,8 @@ type Conn struct {
 	mu      sync.Mutex
 	down    bool
 	blocked [numOps]chan struct{}
-	frozen  [numOps]chan struct{}
+	paused  bool
+	queue   []func() // commands held by Pause, in arrival order
 	delay   [numOps]time.Duration
 	lose    [numOps]int
 	calls   [numOps]int
@@ -76,10 +77,32 @@ func (c *Conn) SetDown(down bool) {
 // runs.
 func (c *Conn) Block(op Op) (release func()) { return c.gate(&c.blocked[op]) }
 
-// Freeze holds every op command as a paused Redis does: the caller gets a
-// timeout at its deadline, but the command still runs when thaw is called.
-// Close thaws whatever is still frozen.
-func (c *Conn) Freeze(op Op) (thaw func()) { return c.gate(&c.frozen[op]) }
+// Pause holds every command as a paused Redis (docker pause, SIGSTOP)
+// does: each caller gets a timeout at its deadline, and the commands run
+// when resume is called, in the order they arrived, before any command
+// sent after that. Close resumes a paused server.
+func (c *Conn) Pause() (resume func()) {
+	c.mu.Lock()
+	c.paused = true
+	c.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(c.resume) }
+}
+
+func (c *Conn) resume() {
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 {
+			c.paused = false
+			c.mu.Unlock()
+			return
+		}
+		job := c.queue[0]
+		c.queue = c.queue[1:]
+		c.mu.Unlock()
+		job()
+	}
+}
 
 // A gateCh is a channel closed once, by whoever comes first.
 type gateCh struct {
@@ -202,10 +225,13 @@ func (c *Conn) call(ctx context.Context, op Op, do func(context.Context) (any, e
 	}
 	c.mu.Lock()
 	c.calls[op]++
-	down, blocked, frozen, delay := c.down, c.blocked[op], c.frozen[op], c.delay[op]
+	down, blocked, delay := c.down, c.blocked[op], c.delay[op]
 	lose := c.lose[op] > 0
 	if lose {
 		c.lose[op]--
+	}
+	if c.paused && !down {
+		return c.queued(ctx, run) // unlocks c.mu
 	}
 	c.mu.Unlock()
 
@@ -219,14 +245,8 @@ func (c *Conn) call(ctx context.Context, op Op, do func(context.Context) (any, e
 			return nil, timeoutError{}
 		}
 	}
-	var ready <-chan struct{}
-	switch {
-	case frozen != nil:
-		ready = frozen
-	case delay > 0:
-		ready = after(delay)
-	}
-	if ready != nil {
+	if delay > 0 {
+		ready := after(delay)
 		select {
 		case <-ready:
 		case <-ctx.Done():
@@ -248,19 +268,45 @@ func (c *Conn) call(ctx context.Context, op Op, do func(context.Context) (any, e
 	return reply, err
 }
 
+// queued holds run until the pause ends. c.mu is held on entry.
+func (c *Conn) queued(ctx context.Context, run func(context.Context) (any, error)) (any, error) {
+	type result struct {
+		reply any
+		err   error
+	}
+	done := make(chan result, 1)
+	c.late.Add(1)
+	c.queue = append(c.queue, func() {
+		defer c.late.Done()
+		lctx, cancel := context.WithTimeout(context.Background(), lateBound)
+		defer cancel()
+		reply, err := run(lctx)
+		done <- result{reply, err}
+	})
+	c.mu.Unlock()
+	select {
+	case r := <-done:
+		return r.reply, r.err
+	case <-ctx.Done():
+		return nil, timeoutError{}
+	}
+}
+
 func after(d time.Duration) <-chan struct{} {
 	ch := make(chan struct{})
 	time.AfterFunc(d, func() { close(ch) })
 	return ch
 }
 
-// wait thaws every gate and waits for the commands running late.
+// wait opens every gate, resumes a pause and waits for the commands running
+// late.
 func (c *Conn) wait() {
 	c.mu.Lock()
 	gates := c.gates
 	c.gates = nil
-	c.blocked, c.frozen = [numOps]chan struct{}{}, [numOps]chan struct{}{}
+	c.blocked = [numOps]chan struct{}{}
 	c.mu.Unlock()
+	c.resume()
 	for _, g := range gates {
 		g.open()
 	}
