@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/quorumlock/quorumlock/clock"
 )
@@ -95,8 +97,17 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string) (*L
 		return nil, err
 	}
 	start := cfg.clock.Now()
+	l.acquired = start
 	r, oc := l.round(ctx, l.acquireOn)
 	ok, err := r.Wait(ctx, c.quorum)
+	what := "granted it"
+	if ok >= c.quorum && cfg.fencing {
+		l.drawFence(r)
+		c.finish(r, oc)
+		r, oc = l.round(ctx, l.raiseOn)
+		ok, err = r.Wait(ctx, c.quorum)
+		what = fmt.Sprintf("raised its fence to %d", l.fence)
+	}
 	elapsed := cfg.clock.Since(start)
 	validity := clock.Validity(cfg.ttl, elapsed, cfg.driftFactor)
 	c.finish(r, oc)
@@ -107,12 +118,14 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string) (*L
 	// Not held: release everywhere the key may have been set, on each node
 	// once its SET has been answered, however late.
 	l.undo()
-	if ok >= c.quorum {
-		return nil, fmt.Errorf("%w: %q: %d of %d nodes granted it but the acquisition took %v, leaving no validity of the %v ttl: %w",
-			ErrNotObtained, name, ok, len(c.nodes), elapsed, cfg.ttl, errOrNone(err))
+	if ok < c.quorum {
+		return nil, fmt.Errorf("%w: %q: %d of %d nodes %s, %d needed: %w",
+			ErrNotObtained, name, ok, len(c.nodes), what, c.quorum, errOrNone(err))
 	}
-	return nil, fmt.Errorf("%w: %q: %d of %d nodes granted it, %d needed: %w",
-		ErrNotObtained, name, ok, len(c.nodes), c.quorum, errOrNone(err))
+	{
+		return nil, fmt.Errorf("%w: %q: %d of %d nodes %s but the acquisition took %v, leaving no validity of the %v ttl: %w",
+			ErrNotObtained, name, ok, len(c.nodes), what, elapsed, cfg.ttl, errOrNone(err))
+	}
 }
 
 func errOrNone(err error) error {
@@ -123,24 +136,44 @@ func errOrNone(err error) error {
 }
 
 // acquireOn runs the acquiring script on node i, the first command of the
-// lock there, and records whether it may have set the key.
+// lock there, and records whether it may have set the key and, with
+// fencing, the node's fence counter. A grant counts if the node is vetted
+// and out of quarantine (see [Client.admit]).
 func (l *Lock) acquireOn(ctx context.Context, i int, n *Node) error {
-	err := n.acquire(ctx, l.keys, l.args)
-	l.gate.setMayHold(i, !errors.Is(err, errHeldElsewhere))
-	return err
-}
-
-// acquire runs the acquiring script: nil if the key holds the token now.
-func (n *Node) acquire(ctx context.Context, keys []string, args []any) error {
-	reply, _, err := n.run(ctx, n.salty.acquire, keys, args)
-	if err != nil {
-		return n.nodeErr(err)
-	}
-	switch v, isInt := reply.(int64); {
-	case isInt && v == 1:
-		return nil
-	case isInt && v == 0:
+	granted, counter, err := n.acquire(ctx, l.keys, l.args[:2])
+	l.gate.setAnswer(i, err != nil || granted, counter)
+	switch {
+	case err != nil:
+		return err
+	case !granted:
 		return n.nodeErr(errHeldElsewhere)
 	}
-	return n.nodeErr(fmt.Errorf("unexpected reply %v to %s", reply, n.salty.acquire.name))
+	if err := l.client.admit(ctx, i, &l.cfg, time.Now()); err != nil {
+		return n.nodeErr(err)
+	}
+	return nil
+}
+
+// acquire runs the acquiring script: granted if the key holds the token now,
+// and with fencing the node's fence counter.
+func (n *Node) acquire(ctx context.Context, keys []string, args []any) (granted bool, counter uint64, err error) {
+	reply, _, err := n.run(ctx, n.salty.acquire, keys, args)
+	if err != nil {
+		return false, 0, n.nodeErr(err)
+	}
+	code := reply
+	if pair, ok := reply.([]any); ok && len(pair) == 2 {
+		code = pair[0]
+		s, _ := pair[1].(string)
+		if counter, err = strconv.ParseUint(s, 10, 64); err != nil {
+			return false, 0, n.nodeErr(fmt.Errorf("unexpected fence counter %q from %s", s, n.salty.acquire.name))
+		}
+	}
+	switch v, isInt := code.(int64); {
+	case isInt && v == 1:
+		return true, counter, nil
+	case isInt && v == 0:
+		return false, counter, nil
+	}
+	return false, 0, n.nodeErr(fmt.Errorf("unexpected reply %v to %s", reply, n.salty.acquire.name))
 }

@@ -15,7 +15,7 @@ import (
 // redis-server processes on loopback.
 func BenchmarkLockUnlock(b *testing.B) {
 	nodes := redisServers(b, 5)
-	client, err := redlock.New(nodes)
+	client, err := redlock.New(nodes, benchOptions...)
 	require.NoError(b, err)
 	defer client.Close()
 	ctx := context.Background()
@@ -30,6 +30,10 @@ func BenchmarkLockUnlock(b *testing.B) {
 		}
 	}
 }
+
+// benchOptions fit servers just started: no quarantine, which would keep
+// them from voting for a ttl.
+var benchOptions = []redlock.Option{redlock.WithQuarantine(0)}
 
 // delayConn adds a fixed delay before every command of one node.
 type delayConn struct {
@@ -63,7 +67,7 @@ func BenchmarkLockUnlock_unevenNodes(b *testing.B) {
 		defer node.Close()
 		nodes = append(nodes, node)
 	}
-	client, err := redlock.New(nodes, redlock.WithNodeTimeout(100*time.Millisecond))
+	client, err := redlock.New(nodes, append(benchOptions, redlock.WithNodeTimeout(100*time.Millisecond))...)
 	require.NoError(b, err)
 	defer client.Close()
 	ctx := context.Background()

@@ -1,6 +1,8 @@
 package redlock
 
 import (
+	"sync"
+
 	"github.com/quorumlock/quorumlock/quorum"
 )
 
@@ -16,6 +18,10 @@ type Client struct {
 	quorum int
 	cfg    config
 	bg     background // background rounds and undo releases
+
+	vetMu  sync.Mutex
+	vetted []nodeVerdict  // per node
+	logged sync.Map   // findings and quarantines already logged
 }
 
 // New returns a Client for nodes, one per independent Redis master, with
@@ -46,6 +52,7 @@ func New(nodes []*Node, opts ...Option) (*Client, error) {
 		nodes:  append([]*Node(nil), nodes...),
 		quorum: quorum.Majority(len(nodes)),
 		cfg:    cfg,
+		vetted: make([]nodeVerdict, len(nodes)),
 	}, nil
 }
 
@@ -88,6 +95,9 @@ func (c *Client) prepare(ctxIsNil bool, name string, opts []Option, where scope)
 	}
 	if len(key) > MaxKeyLen {
 		return config{}, "", invalid("lock key is %d bytes, the limit is %d", len(key), MaxKeyLen)
+	}
+	if key == cfg.prefix+FenceKey {
+		return config{}, "", invalid("lock key %q is reserved for fence counters", key)
 	}
 	return cfg, key, nil
 }

@@ -17,8 +17,10 @@ import (
 //
 // Do returns the acquisition error if the lock was not obtained (fn is not
 // called), else fn's error joined with the reason the lock was lost, if it
-// was (even when fn succeeded: the work may have run unprotected), and with
-// [Lock.Unlock]'s error. A nil fn is an error wrapping [ErrInvalidArgument].
+// was (even when fn succeeded: the work may have run unprotected), or with
+// [ErrMaxHold] if the hold reached its bound, and with [Lock.Unlock]'s
+// error. fn can reach its lock, for its fence or fingerprint, with
+// [HeldLock]. A nil fn is an error wrapping [ErrInvalidArgument].
 // If fn panics, the lock is released and the panic goes on.
 func (c *Client) Do(ctx context.Context, name string, fn func(ctx context.Context) error, opts ...Option) (err error) {
 	if fn == nil {
@@ -33,7 +35,7 @@ func (c *Client) Do(ctx context.Context, name string, fn func(ctx context.Contex
 		p := recover()
 		stop()
 		var lost error
-		if cause := context.Cause(held); errors.Is(cause, ErrLost) {
+		if cause := context.Cause(held); errors.Is(cause, ErrLost) || errors.Is(cause, ErrMaxHold) {
 			lost = cause
 		}
 		unlockErr := l.Unlock(context.WithoutCancel(ctx))

@@ -30,6 +30,11 @@ var (
 	// [NodeError] wrapping it too.
 	ErrInvalidArgument = errors.New("redlock: invalid argument")
 
+	// ErrMaxHold is the cause of a hold's cancellation when it reached the
+	// bound set by [WithMaxHold]: the lock is still held, but no longer
+	// renewed. Do returns it, so the caller knows the work was cut short.
+	ErrMaxHold = errors.New("redlock: maximum hold time reached")
+
 	// ErrAuth is wrapped by the [NodeError] of a node that refused the
 	// client's credentials or one of its commands (WRONGPASS, NOAUTH,
 	// NOPERM): a configuration problem rather than an outage.
@@ -44,6 +49,9 @@ var (
 	// errNotOwner: the node does not hold this lock's token (absent, expired
 	// or another owner's).
 	errNotOwner = errors.New("token not present")
+	// errKeyGone: an extension found the key absent (expired, flushed, or
+	// lost in a restart).
+	errKeyGone = errors.New("key gone")
 	// errUnconfirmed: a release was resent after an earlier copy's reply
 	// was lost, and the resent copy found no token: the first copy may have
 	// removed it, or it may have been gone already.

@@ -30,7 +30,10 @@ func (h *holder) stop(cause error) {
 // cannot prove the lock held: at [Lock.Until] less the hold margin (see
 // [WithHoldMargin]) if no renewal has succeeded by then, driven by a local
 // timer rather than by a hung call, or as soon as [Lock.Extend] reports the
-// lock lost. Then [context.Cause](held) wraps [ErrLost] and says why: lost to
+// lock lost. With [WithMaxHold], held is also cancelled, with a cause
+// wrapping [ErrMaxHold], once the lock has been held that long since its
+// acquisition; renewal stops then, and the lock lapses by its ttl unless
+// unlocked. Then [context.Cause](held) wraps [ErrLost] and says why: lost to
 // expiry or another owner, or nodes unreachable. The lock is then lost for
 // good; Hold never re-acquires it. held also ends when ctx does, with ctx's
 // cause.
@@ -46,7 +49,7 @@ func (l *Lock) Hold(ctx context.Context) (held context.Context, stop context.Can
 		cancel(invalid("nil context"))
 		return held, func() {}
 	}
-	held, cancel := context.WithCancelCause(ctx)
+	held, cancel := context.WithCancelCause(context.WithValue(ctx, heldKey{}, l))
 	l.mu.Lock()
 	var err error
 	switch {
@@ -69,6 +72,17 @@ func (l *Lock) Hold(ctx context.Context) (held context.Context, stop context.Can
 	return held, func() { h.stop(context.Canceled) }
 }
 
+// heldKey is the context key under which a hold's context carries its lock.
+type heldKey struct{}
+
+// HeldLock returns the lock whose hold ctx is, or derives from: the context
+// that [Lock.Hold] returns and [Client.Do] passes to its function. It
+// returns nil for other contexts.
+func HeldLock(ctx context.Context) *Lock {
+	l, _ := ctx.Value(heldKey{}).(*Lock)
+	return l
+}
+
 // renew is the hold's goroutine.
 func (l *Lock) renew(held context.Context, h *holder) {
 	defer close(h.done)
@@ -78,6 +92,12 @@ func (l *Lock) renew(held context.Context, h *holder) {
 
 	deadline := clk.NewTimer(untilMargin())
 	defer deadline.Stop()
+	var limit <-chan time.Time // fires when the hold reaches WithMaxHold
+	if l.cfg.maxHoldSet {
+		t := clk.NewTimer(l.acquired.Add(l.cfg.maxHold).Sub(clk.Now()))
+		defer t.Stop()
+		limit = t.C()
+	}
 	// Renew every third of the ttl, but at the latest halfway to the
 	// deadline, so that a hold started late, or with a wide margin, still
 	// renews before it gives up.
@@ -97,6 +117,10 @@ func (l *Lock) renew(held context.Context, h *holder) {
 	for {
 		select {
 		case <-held.Done():
+			return
+		case <-limit:
+			h.cancel(fmt.Errorf("%w: %q was held for %v, the bound set by WithMaxHold; it is no longer renewed",
+				ErrMaxHold, l.name, l.cfg.maxHold))
 			return
 		case <-deadline.C():
 			if last == nil {

@@ -3,10 +3,12 @@ package redlock
 import (
 	"context"
 	"fmt"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/quorumlock/quorumlock/clock"
+	"github.com/quorumlock/quorumlock/quorum"
 )
 
 // A Lock is one acquisition of a named lock, returned by [Client.Lock] or
@@ -25,11 +27,17 @@ type Lock struct {
 	token  string
 
 	// The commands' KEYS and ARGV, built once and shared by every node:
-	// keys is {key}, args is {token, ttl in ms}; a release takes args[:1].
+	// keys is {key} or, with fencing, {key, fence hash}; args is {token,
+	// ttl in ms} or, with fencing, {token, ttl, fence}, the fence written
+	// once drawn, before any command reads it. The acquiring and extending
+	// scripts take args[:2], a release keys[:1] and args[:1].
 	keys   []string
 	args   []any
-	keyBuf [1]string
-	argBuf [2]any
+	keyBuf [2]string
+	argBuf [3]any
+
+	acquired time.Time // when the acquiring round began
+	fence    uint64    // the fencing token; 0 without fencing
 
 	gate gate       // one command at a time per node
 	op   sync.Mutex // serialises Extend and Unlock
@@ -49,8 +57,16 @@ func (c *Client) newLock(cfg *config, name, key string) (*Lock, error) {
 	}
 	l := &Lock{client: c, cfg: *cfg, name: name, key: key, token: token}
 	l.keyBuf[0] = key
+	l.keys = l.keyBuf[:1]
+	if cfg.fencing {
+		l.keyBuf[1] = cfg.prefix + FenceKey
+		l.keys = l.keyBuf[:2]
+	}
 	l.argBuf[0], l.argBuf[1] = token, cfg.ttl.Milliseconds()
-	l.keys, l.args = l.keyBuf[:], l.argBuf[:]
+	l.args = l.argBuf[:2]
+	if cfg.fencing {
+		l.args = l.argBuf[:3] // the fence, drawn between the phases
+	}
 	l.gate.init(len(c.nodes))
 	return l, nil
 }
@@ -83,9 +99,18 @@ func (l *Lock) Until() time.Time {
 // TTL returns the ttl the lock was acquired with, which Extend renews.
 func (l *Lock) TTL() time.Duration { return l.cfg.ttl }
 
+// Fence returns the lock's fencing token, or 0 if it was acquired without
+// [WithFencing]. Tokens of one name increase strictly from one holder to
+// the next; pass it to the resource the lock protects, which should refuse
+// a token lower than the highest it has seen.
+func (l *Lock) Fence() uint64 { return l.fence }
+
 // Extend resets the lock's expiry on every node to its ttl, provided the
 // node still holds the lock's token. The lock is extended if a quorum did so
-// within the new validity; [Lock.Until] then moves forward.
+// within the new validity; [Lock.Until] then moves forward. Nodes that had
+// lost the key (restarted without their data, flushed) are then given it
+// again in the background, so that they rejoin the lock and count from the
+// next extension on.
 //
 // The lock is lost, and Extend returns an error wrapping [ErrLost] and the
 // per-node causes, when its validity has lapsed (checked before asking the
@@ -118,16 +143,18 @@ func (l *Lock) Extend(ctx context.Context) error {
 	if until := l.Until(); !start.Before(until) {
 		return l.markLost(fmt.Errorf("%w: %q: validity lapsed %v ago", ErrLost, l.name, start.Sub(until)))
 	}
-	r, oc := l.round(ctx, func(ctx context.Context, _ int, n *Node) error {
-		return n.compare(ctx, n.salty.extend, l.keys, l.args, false)
-	})
+	r, oc := l.round(ctx, l.extendOn)
 	ok, err := r.Wait(ctx, c.quorum)
 	defer c.finish(r, oc) // after r is read below
 	elapsed := cfg.clock.Since(start)
 	validity := clock.Validity(cfg.ttl, elapsed, cfg.driftFactor)
 	switch verdict, notOwners := l.judge(r, ok); {
 	case verdict == confirmed && validity > 0:
-		return l.extended(start.Add(elapsed + validity))
+		if err := l.extended(start.Add(elapsed + validity)); err != nil {
+			return err
+		}
+		l.heal(r)
+		return nil
 	case verdict == confirmed:
 		return l.markLost(fmt.Errorf("%w: %q: extending took %v, leaving no validity of the %v ttl: %w",
 			ErrLost, l.name, elapsed, cfg.ttl, errOrNone(err)))
@@ -205,7 +232,7 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	c := l.client
 	trust := l.cfg.clock.Now().Before(until) // sent within validity
 	r, oc := l.round(ctx, func(ctx context.Context, _ int, n *Node) error {
-		return n.compare(ctx, releaseScript, l.keys, l.args[:1], trust)
+		return n.compare(ctx, releaseScript, l.keys[:1], l.args[:1], trust)
 	})
 	ok, err := r.Wait(ctx, c.quorum)
 	defer c.finish(r, oc) // after r is read below
@@ -220,6 +247,52 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	}
 	return fmt.Errorf("redlock: unlock %q: %d of %d nodes failed, so whether a quorum still held it is unknown; its keys there expire by their ttl: %w",
 		l.name, r.Failed(), len(c.nodes), err)
+}
+
+// extendOn extends the lock on node i, and notes whether the node had lost
+// the key, so that it can be healed.
+func (l *Lock) extendOn(ctx context.Context, i int, n *Node) error {
+	reply, _, err := n.run(ctx, n.salty.extend, l.keys[:1], l.args[:2])
+	if err != nil {
+		return n.nodeErr(err)
+	}
+	v, isInt := reply.(int64)
+	l.gate.setAbsent(i, isInt && v == 0)
+	switch {
+	case isInt && v == 1:
+		return nil
+	case isInt && v == 0:
+		return n.nodeErr(errKeyGone)
+	case isInt && v == -1:
+		return n.nodeErr(errNotOwner)
+	}
+	return n.nodeErr(fmt.Errorf("unexpected reply %v to %s", reply, n.salty.extend.name))
+}
+
+// heal sets the lock again, in the background, on the nodes that answer
+// r, an extension that succeeded, that they had lost the key, however late
+// they answer: a node restarted without its data, or flushed, so rejoins
+// the lock and counts from the next extension on. The heal goes through the
+// gate like every command of the lock, so it cannot overtake a later
+// Unlock; its round begins before Extend returns, and it is skipped only if
+// every node has answered and none had lost the key.
+func (l *Lock) heal(r *quorum.Round) {
+	need := r.Pending() > 0
+	for _, o := range r.Seen() {
+		need = need || errors.Is(o.Err, errKeyGone)
+	}
+	if !need {
+		return
+	}
+	c := l.client
+	hr, oc := l.round(context.Background(), func(ctx context.Context, i int, n *Node) error {
+		if !l.gate.absent(i) {
+			return nil
+		}
+		_, _, err := n.run(ctx, n.salty.heal, l.keys, l.args)
+		return err
+	})
+	c.finish(hr, oc)
 }
 
 // compare runs an owner-checking script s on the node: nil if it acted,

@@ -67,6 +67,7 @@ func NewNode(name string, conn Conn) (*Node, error) {
 
 func newNode(name, desc string, conn Conn) (*Node, error) {
 	n := &Node{name: name, desc: desc, conn: conn}
+	n.watch.suspect = true // until a first probe
 	if err := n.salty.init(); err != nil {
 		return nil, err
 	}

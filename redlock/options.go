@@ -3,6 +3,7 @@ package redlock
 import (
 	cryptorand "crypto/rand"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -69,6 +70,14 @@ type config struct {
 	marginSet   bool          // false: ttl/10
 	clock       clock.Clock
 	rand        io.Reader
+
+	quarantine    time.Duration // meaningful only if quarantineSet
+	quarantineSet bool          // false: the call's ttl plus its drift
+	fencing       bool
+	maxHold       time.Duration // meaningful only if maxHoldSet
+	maxHoldSet    bool          // false: no bound
+	accepted      uint32        // bit r set: Risk r accepted
+	logger        *slog.Logger  // nil: no logs
 }
 
 func defaultConfig() config {
@@ -164,6 +173,59 @@ func WithRand(r io.Reader) Option {
 	return Option{"WithRand", clientOnly, func(c *config) { c.rand = r }}
 }
 
+// WithQuarantine sets how long after a restart a node's grants do not
+// count: a node that restarted may have lost its keys, and another client
+// could then be granted a lock that is still held. Nodes tell of restarts
+// by an empty script cache, and their uptime is read with INFO. It must
+// cover the longest ttl any client uses on those nodes; 0 turns the
+// quarantine off, which is safe only if every node keeps its keys across a
+// crash (appendonly yes, appendfsync always). The default is the ttl plus
+// its drift allowance, per call. It may be given to New only.
+func WithQuarantine(d time.Duration) Option {
+	return Option{"WithQuarantine", clientOnly, func(c *config) { c.quarantine, c.quarantineSet = d, true }}
+}
+
+// WithFencing makes each acquisition carry a fencing token ([Lock.Fence])
+// that increases strictly from one holder of a name to the next, so that a
+// resource can refuse a holder that paused past its validity; see the
+// package documentation for the argument. It costs one more round-trip per
+// acquisition. By default locks have no fencing token. It may be given to
+// New, Lock, TryLock and Do.
+func WithFencing() Option {
+	return Option{"WithFencing", acquiring, func(c *config) { c.fencing = true }}
+}
+
+// WithMaxHold bounds how long a hold ([Lock.Hold], [Client.Do]) keeps a
+// lock, counted from its acquisition: renewal stops then, and the hold's
+// context ends with a cause wrapping [ErrMaxHold], so that a stuck process
+// cannot keep a lock forever. It must be positive. By default a hold renews
+// until stopped. It may be given to New, Lock, TryLock and Do.
+func WithMaxHold(d time.Duration) Option {
+	return Option{"WithMaxHold", acquiring, func(c *config) { c.maxHold, c.maxHoldSet = d, true }}
+}
+
+// WithAcceptRisks accepts risks that node vetting would otherwise refuse
+// (see [Risk]): a node with only accepted risks counts. Use it knowingly;
+// each risk can break mutual exclusion. It may be given to New only.
+func WithAcceptRisks(risks ...Risk) Option {
+	return Option{"WithAcceptRisks", clientOnly, func(c *config) {
+		for _, r := range risks {
+			if r <= 0 || r > 31 {
+				c.accepted |= 1 << 31 // invalid; validate names it
+				continue
+			}
+			c.accepted |= 1 << r
+		}
+	}}
+}
+
+// WithLogger sets where the client logs what an operator should know: node
+// vetting findings and quarantines, each once. It never logs a token or a
+// password. The default is no logging. It may be given to New only.
+func WithLogger(l *slog.Logger) Option {
+	return Option{"WithLogger", clientOnly, func(c *config) { c.logger = l }}
+}
+
 // apply applies opts, given to the call where, to a copy of c and validates
 // the result.
 func (c config) apply(opts []Option, where scope) (config, error) {
@@ -210,6 +272,12 @@ func (c *config) validate() error {
 		return invalid("clock is nil")
 	case c.rand == nil:
 		return invalid("random source is nil")
+	case c.quarantineSet && c.quarantine < 0:
+		return invalid("quarantine must not be negative, got %v", c.quarantine)
+	case c.maxHoldSet && c.maxHold <= 0:
+		return invalid("max hold must be positive, got %v", c.maxHold)
+	case c.accepted&(1<<31) != 0 || c.accepted&^allRisks != 0:
+		return invalid("WithAcceptRisks: unknown risk")
 	case len(c.prefix) >= MaxKeyLen:
 		return invalid("key prefix is %d bytes, the limit for whole keys is %d", len(c.prefix), MaxKeyLen)
 	}
@@ -222,6 +290,21 @@ func (c *config) validate() error {
 			validityAfter(c, 0), c.margin)
 	}
 	return nil
+}
+
+// allRisks has the bit of every Risk set.
+const allRisks = 1<<RiskEviction | 1<<RiskReplica | 1<<RiskClusterMode | 1<<RiskDuplicate |
+	1<<RiskNoPersistence | 1<<RiskEvenNodes | 1<<RiskUnprobed
+
+// accepts reports whether r was accepted with WithAcceptRisks.
+func (c *config) accepts(r Risk) bool { return r > 0 && r < 31 && c.accepted&(1<<r) != 0 }
+
+// quarantineFor is the quarantine in force for c's ttl.
+func (c *config) quarantineFor() time.Duration {
+	if c.quarantineSet {
+		return c.quarantine
+	}
+	return c.ttl + driftOf(c)
 }
 
 // retryDelay draws a delay uniformly from [retryMin, retryMax].

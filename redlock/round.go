@@ -30,6 +30,8 @@ type gate struct {
 type gateNode struct {
 	served  uint32 // tickets whose command on the node is done
 	mayHold bool   // the acquiring SET may have set the key: it did not say "held elsewhere"
+	counter uint64 // with fencing, the node's fence counter in its answer
+	absent  bool   // the last extension found the key gone
 }
 
 func (g *gate) init(n int) {
@@ -73,10 +75,29 @@ func (g *gate) leave(i int) {
 	g.mu.Unlock()
 }
 
-func (g *gate) setMayHold(i int, v bool) {
+// setAnswer records node i's answer to the acquiring command.
+func (g *gate) setAnswer(i int, mayHold bool, counter uint64) {
 	g.mu.Lock()
-	g.nodes[i].mayHold = v
+	g.nodes[i].mayHold, g.nodes[i].counter = mayHold, counter
 	g.mu.Unlock()
+}
+
+func (g *gate) setAbsent(i int, v bool) {
+	g.mu.Lock()
+	g.nodes[i].absent = v
+	g.mu.Unlock()
+}
+
+func (g *gate) absent(i int) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.nodes[i].absent
+}
+
+func (g *gate) counter(i int) uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.nodes[i].counter
 }
 
 func (g *gate) mayHold(i int) bool {
@@ -130,7 +151,7 @@ func (l *Lock) judge(r *quorum.Round, ok int) (outcome, int) {
 	n, q := len(l.client.nodes), l.client.quorum
 	notOwners := 0
 	for _, o := range r.Seen() {
-		if errors.Is(o.Err, errNotOwner) {
+		if errors.Is(o.Err, errNotOwner) || errors.Is(o.Err, errKeyGone) {
 			notOwners++
 		}
 	}
@@ -171,7 +192,7 @@ func (l *Lock) undo() {
 		if !l.gate.mayHold(i) {
 			return nil
 		}
-		_, err := n.evalSource(ctx, releaseScript, l.keys, l.args[:1])
+		_, err := n.evalSource(ctx, releaseScript, l.keys[:1], l.args[:1])
 		return err
 	})
 	c.bg.add()

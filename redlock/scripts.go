@@ -32,10 +32,20 @@ var (
 	releaseSrc string
 	//go:embed status.lua
 	statusSrc string
+	//go:embed fence.lua
+	fenceSrc string
+	//go:embed heal.lua
+	healSrc string
 
 	releaseScript = newScript("release.lua", releaseSrc)
 	statusScript  = newScript("status.lua", statusSrc)
+	fenceScript   = newScript("fence.lua", fenceSrc)
 )
+
+// FenceKey is the hash, under the client's key prefix, that holds the
+// fence counters of every fenced lock name on a node. No lock may use this
+// key.
+const FenceKey = "quorumlock:fence"
 
 // salted holds a node's own copies of the scripts that set keys, each with
 // a random first line, so that their digests are this node's alone. They are
@@ -43,7 +53,7 @@ var (
 // empties when the server restarts, so the node's first NOSCRIPT after a
 // restart tells it of the restart (see [WithQuarantine]).
 type salted struct {
-	acquire, extend *script
+	acquire, extend, heal *script
 }
 
 func (s *salted) init() error {
@@ -54,5 +64,6 @@ func (s *salted) init() error {
 	line := "-- node " + hex.EncodeToString(b[:]) + "\n"
 	s.acquire = newScript("acquire.lua", line+acquireSrc)
 	s.extend = newScript("extend.lua", line+extendSrc)
+	s.heal = newScript("heal.lua", line+healSrc)
 	return nil
 }

@@ -116,6 +116,7 @@ func (c *Cluster) FastForward(d time.Duration) {
 
 // A Server is one in-process Redis server and the faults in front of it.
 type Server struct {
+	index int
 	mr    *miniredis.Miniredis
 	addr  string
 	node  *redlock.Node
@@ -126,6 +127,7 @@ type Server struct {
 	boot  time.Time // on clock, for uptime
 	runID string
 	info  map[string]string
+	deny  bool // INFO is refused, as an ACL without +info does
 	seq   int
 }
 
@@ -135,9 +137,9 @@ func startServer(i int, o Options) (*Server, error) {
 		return nil, fmt.Errorf("testcluster: starting server %d: %w", i, err)
 	}
 	mr.ClockTTL(o.RealTimeTTL)
-	s := &Server{mr: mr, addr: mr.Addr(), clock: o.Clock, info: defaultInfo()}
+	s := &Server{index: i, mr: mr, addr: mr.Addr(), clock: o.Clock, info: defaultInfo()}
 	s.boot = o.Clock.Now().Add(-time.Hour)
-	s.newRunID(i)
+	s.newRunID()
 	inner, err := redigo.Open(redigo.Options{Addr: s.addr})
 	if err != nil {
 		mr.Close()
@@ -153,9 +155,10 @@ func startServer(i int, o Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) newRunID(seed int) {
+// newRunID gives the server a run id no other server has had.
+func (s *Server) newRunID() {
 	s.seq++
-	s.runID = fmt.Sprintf("%040x", uint64(seed+1)<<32|uint64(s.seq))
+	s.runID = fmt.Sprintf("%040x", uint64(s.index+1)<<32|uint64(s.seq))
 }
 
 // Addr returns the server's host:port.
@@ -196,7 +199,7 @@ func (s *Server) restart(forget bool) error {
 	}
 	s.mu.Lock()
 	s.boot = s.clock.Now()
-	s.newRunID(0)
+	s.newRunID()
 	s.mu.Unlock()
 	return nil
 }
@@ -227,6 +230,13 @@ func (s *Server) SetInfo(field, value string) {
 	s.info[field] = value
 }
 
+// DenyInfo makes INFO fail with NOPERM, as for a user whose ACL lacks it.
+func (s *Server) DenyInfo(deny bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deny = deny
+}
+
 // SetRunID makes the server report another server's run id, as two
 // addresses of one server would.
 func (s *Server) SetRunID(id string) {
@@ -253,10 +263,16 @@ func defaultInfo() map[string]string {
 	}
 }
 
+// errNoPerm is what Redis answers a user whose ACL forbids INFO.
+var errNoPerm = errors.New("NOPERM User default has no permissions to run the 'info' command")
+
 // infoText renders INFO as Redis does, with the uptime on the server's clock.
-func (s *Server) infoText() string {
+func (s *Server) infoText() (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.deny {
+		return "", errNoPerm
+	}
 	up := int64(s.clock.Since(s.boot) / time.Second)
 	text := fmt.Sprintf("# Server\r\nrun_id:%s\r\nuptime_in_seconds:%d\r\n", s.runID, up)
 	for _, k := range []string{"redis_version", "redis_mode", "role", "maxmemory_policy", "aof_enabled", "cluster_enabled"} {
@@ -264,7 +280,7 @@ func (s *Server) infoText() string {
 			text += k + ":" + v + "\r\n"
 		}
 	}
-	return text
+	return text, nil
 }
 
 func (s *Server) close() {

@@ -176,7 +176,7 @@ func (c *Conn) Eval(ctx context.Context, src string, keys []string, args []any) 
 // Info implements redlock.Conn with the server's simulated INFO.
 func (c *Conn) Info(ctx context.Context) (string, error) {
 	reply, err := c.call(ctx, OpInfo, func(context.Context) (any, error) {
-		return c.server.infoText(), nil
+		return c.server.infoText()
 	})
 	text, _ := reply.(string)
 	return text, err

@@ -1,0 +1,80 @@
+package redlock_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quorumlock/quorumlock/internal/history"
+	"github.com/quorumlock/quorumlock/redlock"
+)
+
+func TestLock_Fence(t *testing.T) {
+	t.Run("without fencing a lock has no token", func(t *testing.T) {
+		c := newCluster(t, 3)
+		l, err := c.client(t).TryLock(context.Background(), "plain")
+		require.NoError(t, err)
+		assert.Zero(t, l.Fence())
+		require.NoError(t, l.Unlock(context.Background()))
+		assert.Empty(t, c.Keys(redlock.FenceKey), "no counters without fencing")
+	})
+
+	t.Run("tokens increase strictly over successive grants with nodes failing and restarting", func(t *testing.T) {
+		c := newCluster(t, 5)
+		client := c.client(t, redlock.WithFencing(), redlock.WithNodeTimeout(300*time.Millisecond))
+		ctx := context.Background()
+		var last uint64
+		faults := []func(round int){
+			func(int) {},
+			func(r int) { c.faults[r%5].SetDown(true) },
+			func(r int) { c.faults[r%5].SetDown(false) },
+			func(r int) { require.NoError(t, c.Servers[(r+2)%5].Restart()) }, // durable
+			func(r int) { c.faults[(r+3)%5].Pause()() },                    // paused, then resumed
+		}
+		grants := 0
+		for round := range 200 {
+			faults[round%len(faults)](round)
+			l, err := client.Lock(ctx, "fenced", redlock.WithWait(10*time.Second))
+			require.NoError(t, err, "round %d", round)
+			grants++
+			require.Greater(t, l.Fence(), last, "round %d: fence %d after %d", round, l.Fence(), last)
+			last = l.Fence()
+			require.NoError(t, l.Unlock(ctx))
+		}
+		assert.Equal(t, 200, grants)
+	})
+
+	t.Run("a holder whose lock was taken over writes stale; the fenced resource refuses it", func(t *testing.T) {
+		c := newCluster(t, 5)
+		client := c.client(t, redlock.WithFencing())
+		ctx := context.Background()
+		a, err := client.TryLock(ctx, "taken")
+		require.NoError(t, err)
+		require.NoError(t, client.Close()) // every node has answered
+		// Out of the model: a third party deletes the key on a majority
+		// while a still believes it holds the lock.
+		for i := range 3 {
+			c.servers[i].Del(a.Key())
+		}
+		b, err := client.TryLock(ctx, "taken")
+		require.NoError(t, err, "the deleted majority grants a second holder")
+		assert.Greater(t, b.Fence(), a.Fence(), "the second holder's token is higher")
+
+		var res history.Fence
+		assert.True(t, res.Write(b.Fence()), "the current holder writes")
+		assert.False(t, res.Write(a.Fence()), "the stale holder is refused")
+		assert.Equal(t, b.Fence(), res.Highest())
+		require.NoError(t, b.Unlock(ctx))
+		_ = a.Unlock(ctx)
+	})
+
+	t.Run("the fence key is reserved", func(t *testing.T) {
+		c := newCluster(t, 3)
+		_, err := c.client(t).TryLock(context.Background(), redlock.FenceKey)
+		require.ErrorIs(t, err, redlock.ErrInvalidArgument)
+		assert.ErrorContains(t, err, "reserved")
+	})
+}

@@ -1,0 +1,258 @@
+package redlock
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/quorumlock/quorumlock/quorum"
+)
+
+// A Risk is a way in which a node, or a client's set of nodes, breaks an
+// assumption Redlock rests on. Nodes are vetted from their INFO on first
+// contact, and again after each restart.
+type Risk int
+
+const (
+	// RiskEviction: the node's maxmemory-policy is not noeviction, so
+	// under memory pressure it may evict lock keys (the volatile-* policies
+	// evict keys with a ttl, which lock keys always have). Refused.
+	RiskEviction Risk = iota + 1
+	// RiskReplica: the node is a replica; its keys follow its master's, and
+	// a failover can promote a replica that lacks a key. Refused.
+	RiskReplica
+	// RiskClusterMode: the node runs in cluster mode, where keys belong to
+	// shards that move; each node of a lock must be an independent master.
+	// Refused.
+	RiskClusterMode
+	// RiskDuplicate: two of the client's nodes are the same server (the
+	// same run id, however the address is spelled), which counts one vote
+	// twice. The later one is refused.
+	RiskDuplicate
+	// RiskNoPersistence: the node has no append-only file, so a restart can
+	// forget keys. With a quarantine (the default) this is a warning: the
+	// quarantine covers it. With [WithQuarantine](0) it is refused.
+	RiskNoPersistence
+	// RiskEvenNodes: the client has an even number of nodes, which tolerates
+	// no more failures than one node fewer. A warning.
+	RiskEvenNodes
+	// RiskUnprobed: the node refuses INFO (an ACL) or does not report its
+	// uptime, so it can be neither vetted nor quarantined. Refused while a
+	// quarantine is on; a warning with WithQuarantine(0).
+	RiskUnprobed
+)
+
+var riskNames = map[Risk]string{
+	RiskEviction:      "eviction",
+	RiskReplica:       "replica",
+	RiskClusterMode:   "cluster-mode",
+	RiskDuplicate:     "duplicate",
+	RiskNoPersistence: "no-persistence",
+	RiskEvenNodes:     "even-nodes",
+	RiskUnprobed:      "unprobed",
+}
+
+// String returns the risk's short name, e.g. "eviction".
+func (r Risk) String() string {
+	if s, ok := riskNames[r]; ok {
+		return s
+	}
+	return fmt.Sprintf("Risk(%d)", int(r))
+}
+
+// refuses reports whether r makes a node's grants not count, when not
+// accepted, under a quarantine of q.
+func (r Risk) refuses(q time.Duration) bool {
+	switch r {
+	case RiskEviction, RiskReplica, RiskClusterMode, RiskDuplicate:
+		return true
+	case RiskNoPersistence:
+		return q == 0
+	case RiskUnprobed:
+		return q > 0
+	}
+	return false
+}
+
+// A Finding is one risk found on a node, or on the client's set of nodes.
+type Finding struct {
+	Node    string // the node's name; empty for a finding about the set of nodes
+	Risk    Risk
+	Detail  string // what was seen, e.g. "maxmemory-policy allkeys-lru"
+	Refused bool   // the node's grants do not count (the risk is not accepted)
+}
+
+// String describes the finding on one line.
+func (f Finding) String() string {
+	verdict := "warning"
+	if f.Refused {
+		verdict = "refused"
+	}
+	where := "nodes"
+	if f.Node != "" {
+		where = "node " + f.Node
+	}
+	return fmt.Sprintf("%s: %s: %s (%s)", where, f.Risk, f.Detail, verdict)
+}
+
+// Vet reads INFO from every node now, each bounded by the node timeout, and
+// returns what it finds, in node order, findings about the set of nodes
+// last. A node that cannot be read at all is a finding of RiskUnprobed with
+// the cause. Nothing found means every node is sound. Vet's findings are
+// the ones that also decide, on each grant, whether a node's vote counts;
+// [WithAcceptRisks] accepts some. A nil ctx is an error wrapping
+// [ErrInvalidArgument]; one that ends first returns its cause.
+func (c *Client) Vet(ctx context.Context) ([]Finding, error) {
+	if ctx == nil {
+		return nil, invalid("nil context")
+	}
+	oc := newOpContext(ctx, c.cfg.nodeTimeout)
+	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
+		return c.nodes[i].probe(ctx)
+	})
+	for range r.Outcomes() {
+	}
+	oc.cancel()
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("redlock: vetting the nodes: %w", context.Cause(ctx))
+	}
+	var out []Finding
+	for i := range c.nodes {
+		out = append(out, c.findings(i)...)
+	}
+	if len(c.nodes)%2 == 0 {
+		out = append(out, c.finding("", RiskEvenNodes, fmt.Sprintf("%d nodes: a quorum of %d tolerates %d failures, as %d nodes would",
+			len(c.nodes), c.quorum, len(c.nodes)-c.quorum, len(c.nodes)-1)))
+	}
+	return out, nil
+}
+
+// findings returns what node i's last probe tells.
+func (c *Client) findings(i int) []Finding {
+	n := c.nodes[i]
+	st := n.state()
+	var out []Finding
+	add := func(r Risk, detail string) { out = append(out, c.finding(n.name, r, detail)) }
+	switch {
+	case st.denied:
+		add(RiskUnprobed, fmt.Sprintf("INFO: %v", st.err))
+		return out
+	case !st.probed && st.err != nil:
+		add(RiskUnprobed, fmt.Sprintf("INFO could not be read: %v", st.err))
+		return out
+	case !st.probed:
+		return out
+	}
+	in := st.info
+	if in.policy != "" && in.policy != "noeviction" {
+		add(RiskEviction, "maxmemory-policy "+in.policy)
+	}
+	if in.role != "" && in.role != "master" {
+		add(RiskReplica, "role "+in.role)
+	}
+	if in.cluster {
+		add(RiskClusterMode, "cluster_enabled 1")
+	}
+	if !in.aof {
+		add(RiskNoPersistence, "appendonly no")
+	}
+	if in.runID != "" {
+		for j := range i {
+			if other := c.nodes[j].state(); other.probed && other.info.runID == in.runID {
+				add(RiskDuplicate, "the same server as node "+c.nodes[j].name)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (c *Client) finding(node string, r Risk, detail string) Finding {
+	return Finding{Node: node, Risk: r, Detail: detail, Refused: r.refuses(c.cfg.quarantineFor()) && !c.cfg.accepts(r)}
+}
+
+// admit decides whether a grant that node i made at granted counts: the
+// node is vetted, and up for longer than the quarantine. It probes the node
+// first if the node is suspect, or still in quarantine, so that the probe
+// follows the grant.
+func (c *Client) admit(ctx context.Context, i int, cfg *config, granted time.Time) error {
+	n := c.nodes[i]
+	q := cfg.quarantineFor()
+	st := n.state()
+	if st.suspect || (q > 0 && !st.denied && granted.Sub(st.upAt) < q) {
+		_ = n.probe(ctx) // its outcome is in the node's state
+		st = n.state()
+	}
+	if st.suspect {
+		return fmt.Errorf("not vetted since it may have restarted: %w", errOrNone(st.err))
+	}
+	if err := c.refusal(i); err != nil {
+		return err
+	}
+	if q > 0 && !st.denied {
+		if up := granted.Sub(st.upAt); up < q {
+			c.logQuarantine(n, up, q)
+			return &quarantineError{up: up, need: q}
+		}
+	}
+	return nil
+}
+
+// refusal returns why node i's grants do not count, from its findings, or
+// nil. The verdicts are kept until some node is probed again.
+func (c *Client) refusal(i int) error {
+	seq := probeSeq.Load()
+	c.vetMu.Lock()
+	v := c.vetted[i]
+	c.vetMu.Unlock()
+	if v.known && v.seq == seq {
+		return v.err
+	}
+	var err error
+	for _, f := range c.findings(i) {
+		c.logFinding(f)
+		if f.Refused && err == nil {
+			err = fmt.Errorf("refused (%s: %s); see WithAcceptRisks", f.Risk, f.Detail)
+		}
+	}
+	c.vetMu.Lock()
+	c.vetted[i] = nodeVerdict{known: true, seq: seq, err: err}
+	c.vetMu.Unlock()
+	return err
+}
+
+// A nodeVerdict is a client's judgement of one node's findings.
+type nodeVerdict struct {
+	known bool
+	seq   uint64 // probeSeq when judged
+	err   error
+}
+
+// logFinding logs each finding once per node and risk.
+func (c *Client) logFinding(f Finding) {
+	if c.cfg.logger == nil {
+		return
+	}
+	if _, seen := c.logged.LoadOrStore(f.Node+"/"+f.Risk.String(), true); seen {
+		return
+	}
+	level := slog.LevelWarn
+	if f.Refused {
+		level = slog.LevelError
+	}
+	c.cfg.logger.Log(context.Background(), level, "redlock: node vetting",
+		slog.String("node", f.Node), slog.String("risk", f.Risk.String()),
+		slog.String("detail", f.Detail), slog.Bool("refused", f.Refused))
+}
+
+func (c *Client) logQuarantine(n *Node, up, q time.Duration) {
+	if c.cfg.logger == nil {
+		return
+	}
+	if _, seen := c.logged.LoadOrStore(n.name+"/quarantine/"+n.state().upAt.String(), true); seen {
+		return
+	}
+	c.cfg.logger.Warn("redlock: node in quarantine after a restart",
+		slog.String("node", n.name), slog.Duration("up", up), slog.Duration("quarantine", q))
+}
