@@ -8,8 +8,10 @@
 #   3. "redlock --version" and "redlock help" run in the image, exit 0 and
 #      print what they should; the image runs as uid 65532, its entrypoint is
 #      /redlock, and it carries the CA certificates.
-# On exit, even on failure, it removes the image and any container it
-# created, by their tag and id, and the temporary directory.
+# On exit, even on failure or when stopped, it removes what it made and
+# nothing else: the image by its tag (a stopped build is let finish first),
+# the step images of a failed build, the container it created, and the
+# temporary directory.
 #
 # Usage: scripts/docker-image.sh
 # Needs Go, a Docker engine and /etc/ssl/certs/ca-certificates.crt (Debian's
@@ -44,7 +46,8 @@ tag="quorumlock/redlock:imagetest-$(date +%Y%m%d%H%M%S)-$$-$RANDOM"
 work="$(mktemp -d "${TMPDIR:-/tmp}/redlock-image.XXXXXX")"
 context="$work/context" # what docker build sees; logs stay outside it
 container=""
-pid="" # of the step long is waiting for
+pid=""        # of the step long is waiting for
+stop="kill"   # what cleanup does to that step: kill it, or wait for it
 
 # long runs a step that may take a while in the background and waits for
 # it, saying what it is doing every 20 seconds; it returns the step's status.
@@ -66,9 +69,21 @@ long() {
 	return "$status"
 }
 
+# step_images prints the ids of the images the classic builder made for
+# the steps of this build, not those it took from its cache, last step
+# first. (BuildKit keeps no step images.)
+step_images() {
+	[[ -f "$work/build.log" ]] || return 0
+	awk '/^ ---> Using cache$/ { cached = 1; next }
+		/^ ---> [0-9a-f]+$/ { if (!cached) print $2; cached = 0 }' "$work/build.log" | tac
+}
+
 cleanup() {
 	local status=$?
-	if [[ -n "$pid" ]]; then
+	if [[ -n "$pid" && "$stop" == "wait" ]]; then
+		log "waiting for docker build to finish, to remove what it made"
+		wait "$pid" 2>/dev/null || true
+	elif [[ -n "$pid" ]]; then
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	fi
@@ -78,6 +93,15 @@ cleanup() {
 	if docker image inspect "$tag" >/dev/null 2>&1; then
 		log "removing image $tag"
 		docker image rm "$tag" >/dev/null || log "could not remove image $tag"
+	else
+		# A failed build leaves the images of the steps it finished; remove
+		# those, never those it took from the cache.
+		local id
+		for id in $(step_images); do
+			if docker image rm "$id" >/dev/null 2>&1; then
+				log "removed step image $id"
+			fi
+		done
 	fi
 	rm -rf "$work"
 	exit "$status"
@@ -94,11 +118,15 @@ cp Dockerfile "$context/Dockerfile"
 cp "$CERTS" "$context/etc/ssl/certs/ca-certificates.crt"
 
 log "building image $tag"
+# The engine goes on with a build whose client was killed, so a stopped
+# script lets the build finish and then removes its image.
+stop="wait"
 if ! long "building the image" docker build --force-rm --build-arg "TARGETPLATFORM=$platform" \
 	-t "$tag" "$context" >"$work/build.log" 2>&1; then
 	cat "$work/build.log" >&2
 	fail "docker build failed"
 fi
+stop="kill"
 
 log "checking the image's configuration"
 user="$(docker image inspect --format '{{.Config.User}}' "$tag")"
