@@ -39,6 +39,7 @@ Usage:
   redlock status [flags] NAME                     show NAME on every node
   redlock demo [flags]                            five in-process nodes, no Redis needed
   redlock help [COMMAND]                          this text, or a command's
+  redlock version                                 redlock's version and Go's
 
 Nodes: --nodes URL,URL,... or the REDLOCK_NODES environment variable, one URL
 per independent master: redis://[[user]:password@]host:port[/db], or
@@ -86,6 +87,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env []string)
 		return cmdDemo(rest, sio)
 	case "help", "-h", "-help", "--help":
 		return cmdHelp(rest, sio)
+	case "version", "-version", "--version":
+		return cmdVersion(rest, sio)
 	default:
 		fmt.Fprintf(stderr, "redlock: unknown command %q\nRun 'redlock help' for usage.\n", cmd)
 		return exitUsage
@@ -115,7 +118,7 @@ func cmdHelp(args []string, sio stdio) int {
 		return exitOK
 	}
 	switch args[0] {
-	case "run", "status", "demo":
+	case "run", "status", "demo", "version":
 		return run([]string{args[0], "--help"}, sio.in, sio.out, sio.err, sio.env)
 	}
 	fmt.Fprintf(sio.err, "redlock help: unknown command %q\nRun 'redlock help' for usage.\n", args[0])
