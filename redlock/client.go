@@ -20,8 +20,8 @@ type Client struct {
 	bg     background // background rounds and undo releases
 
 	vetMu  sync.Mutex
-	vetted []nodeVerdict  // per node
-	logged sync.Map   // findings and quarantines already logged
+	vetted []nodeVerdict // per node
+	logged sync.Map      // findings and quarantines already logged
 }
 
 // New returns a Client for nodes, one per independent Redis master, with

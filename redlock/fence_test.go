@@ -32,7 +32,7 @@ func TestLock_Fence(t *testing.T) {
 			func(r int) { c.faults[r%5].SetDown(true) },
 			func(r int) { c.faults[r%5].SetDown(false) },
 			func(r int) { require.NoError(t, c.Servers[(r+2)%5].Restart()) }, // durable
-			func(r int) { c.faults[(r+3)%5].Pause()() },                    // paused, then resumed
+			func(r int) { c.faults[(r+3)%5].Pause()() },                      // paused, then resumed
 		}
 		grants := 0
 		for round := range 200 {

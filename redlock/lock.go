@@ -2,8 +2,8 @@ package redlock
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 

@@ -33,13 +33,13 @@ type watch struct {
 
 // serverInfo is what INFO says that the algorithm reads.
 type serverInfo struct {
-	runID    string
-	uptime   time.Duration
-	role     string // master, slave
-	cluster  bool
-	policy   string // maxmemory-policy
-	aof      bool
-	version  string
+	runID     string
+	uptime    time.Duration
+	role      string // master, slave
+	cluster   bool
+	policy    string // maxmemory-policy
+	aof       bool
+	version   string
 	hasUptime bool
 }
 
