@@ -3,8 +3,10 @@
 //
 // # Using it
 //
-// Build one [Node] per master, with [ParseURL] or [NewNode], and a [Client]
-// with [New]. [Client.Lock] waits for the lock until its context ends;
+// Build one [Node] per master, with [ParseURL] (redigo underneath) or with
+// [NewNode] from a [Conn]: the modules backend/goredis and backend/rueidis
+// make one from a go-redis or rueidis client you already have, and
+// backend/redigo from a redigo pool. Then make a [Client] with [New]. [Client.Lock] waits for the lock until its context ends;
 // [Client.TryLock] makes one attempt. The returned [*Lock] is held until
 // [Lock.Until]; [Lock.Extend] renews it once, [Lock.Hold] keeps renewing it
 // in the background and [Client.Do] wraps the whole pattern around a
@@ -44,11 +46,16 @@
 // algorithm can hold the same lock, provided that:
 //
 //   - the nodes are independent masters (no replication between them; a
-//     replica promoted after a failover may not have the key);
-//   - a node that crashes comes back with its keys, or stays down for longer
-//     than the longest ttl: run Redis with appendonly yes and appendfsync
-//     always (as the repository's docker-compose.yml does), since a node
-//     that restarts empty can grant the lock to a second owner;
+//     replica promoted after a failover may not have the key). Vetting
+//     refuses replicas and cluster-mode nodes;
+//   - no node forgets a key while it is held: nodes keep their keys across
+//     a crash (appendonly yes, appendfsync always, as the repository's
+//     docker-compose.yml runs them), or stay out of the vote for longer
+//     than the longest ttl after a restart, which the quarantine does by
+//     default (see below); nothing evicts lock keys (maxmemory-policy
+//     noeviction, which vetting requires: the volatile-* policies evict
+//     exactly the keys with a ttl); and no third party deletes them (DEL,
+//     FLUSHALL, FLUSHDB);
 //   - no node's clock jumps. Redis expires keys by its wall clock, so a node
 //     whose clock steps forward drops keys early; the drift factor covers
 //     only slow drift between clocks;
@@ -57,17 +64,69 @@
 //     resource.
 //
 // The last point cannot be fixed by any lock service alone: a paused holder
-// may act after its lock expired and another took it. Where that matters,
-// the protected resource must reject stale writers, for instance with
-// fencing tokens. Redlock is an efficiency and mutual-exclusion aid for
-// cooperating processes, not a consensus system.
+// may act after its lock expired and another took it. Fencing tokens, below,
+// let the protected resource refuse such a holder, and they keep their
+// order when the other assumptions but the first two fail.
+//
+// # Restart quarantine
+//
+// A node that restarts without its data can grant a lock that is still
+// held. So a node's grant counts only if the node has been up for longer
+// than the quarantine ([WithQuarantine]; by default the ttl plus its drift
+// allowance, which must cover the longest ttl any client uses on those
+// nodes). The node learns of restarts from its own scripts: those that set
+// keys carry a random first line chosen per [Node], so they enter the
+// server's script cache only through that node's NOSCRIPT fallback, and the
+// cache empties on restart. The first such script after a restart therefore
+// meets NOSCRIPT, which makes the node suspect; a suspect node's grant counts
+// only if an INFO read after the grant shows the server up for longer than
+// the quarantine, measured back from that read. A node whose INFO is
+// refused (an ACL without +info) or reports no uptime cannot be quarantined
+// and is refused while the quarantine is on. A consequence: nodes that have
+// just started, such as a freshly deployed cluster, grant nothing until the
+// quarantine has passed.
+//
+// # Fencing tokens
+//
+// With [WithFencing] each lock carries a token, [Lock.Fence], drawn in two
+// phases. In phase one the acquiring script returns, with its answer, the
+// node's counter for the lock's name (a field of the hash [FenceKey]); the
+// client draws f, the highest counter among the answers plus one. In phase
+// two a script raises the counter to f on each node, only where the key
+// still holds this lock's token, and only if the counter is below f (or is
+// already f, raised by this same lock: a resent copy). The lock is granted
+// with f only if a quorum raised it within the validity. Counters never go
+// down.
+//
+// Assume every node keeps its data: a counter, once raised, stays raised.
+// Then:
+//
+//   - No two grants of a name share a fence. Two grants with fence f would
+//     have raised it on two quorums, which share a node; there the first to
+//     run set the counter to f under its token, and the second found it at f
+//     or above under another token, and failed.
+//   - A grant whose acquisition begins after another grant of the same name
+//     was made carries a higher fence. Let A be granted f: a quorum ran A's
+//     raise before A was granted. B's acquisition begins later, and its
+//     phase one reaches a quorum, which shares a node with A's; there B's
+//     script runs after A's raise and reads at least f, so B draws more.
+//
+// Neither argument uses time, so both hold when holders overlap because
+// an assumption above failed: a holder paused past its validity, a node's
+// clock that jumped, a lock key evicted or deleted. The first holder's late
+// write then carries a lower token than its successor's, and a resource that
+// refuses tokens below the highest it has accepted refuses it. They do not
+// hold if a node loses its data: the quarantine keeps mutual exclusion, but
+// not the counters. Counters are compared as Lua numbers, exact below 2^53.
+// Fencing costs one more round-trip per acquisition.
 //
 // # Timeouts and background work
 //
-// Every Redis command is bounded by a read deadline of the node timeout
-// ([WithNodeTimeout], 50ms by default), whatever the caller's context says,
-// so that what was sent is always answered or timed out before it is
-// undone. A cancelled context makes a call return at once; the commands it
+// Every Redis command is bounded by the node timeout ([WithNodeTimeout],
+// 50ms by default), dialing and handshakes included, whatever the caller's
+// context says, so that what was sent is always answered or timed out
+// before it is undone. A lock's commands reach each node one at a time, in
+// the order their rounds began: a release never overtakes the SET it undoes. A cancelled context makes a call return at once; the commands it
 // started finish in the background within the node timeout, and
 // [Client.Close] waits for them.
 package redlock
