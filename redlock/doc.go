@@ -123,7 +123,7 @@
 // # Timeouts and background work
 //
 // Every Redis command is bounded by the node timeout ([WithNodeTimeout],
-// 50ms by default), dialing and handshakes included, whatever the caller's
+// a twentieth of the ttl by default: 500ms for 10s), dialing and handshakes included, whatever the caller's
 // context says, so that what was sent is always answered or timed out
 // before it is undone. A lock's commands reach each node one at a time, in
 // the order their rounds began: a release never overtakes the SET it undoes. A cancelled context makes a call return at once; the commands it

@@ -78,7 +78,7 @@ func TestNew_invalid(t *testing.T) {
 		{"same node twice", []*redlock.Node{c.nodes[0], c.nodes[0]}, nil, "same name"},
 		{"zero ttl", c.nodes, []redlock.Option{redlock.WithTTL(0)}, "ttl must be positive"},
 		{"sub-millisecond ttl", c.nodes, []redlock.Option{redlock.WithTTL(1500 * time.Microsecond)}, "whole number of milliseconds"},
-		{"ttl too short for drift and timeout", c.nodes, []redlock.Option{redlock.WithTTL(50 * time.Millisecond)}, "leaves no validity"},
+		{"ttl too short for drift and timeout", c.nodes, []redlock.Option{redlock.WithTTL(50 * time.Millisecond), redlock.WithNodeTimeout(50 * time.Millisecond)}, "leaves no validity"},
 		{"negative drift", c.nodes, []redlock.Option{redlock.WithDriftFactor(-0.1)}, "drift factor"},
 		{"NaN drift", c.nodes, []redlock.Option{redlock.WithDriftFactor(math.NaN())}, "drift factor"},
 		{"zero node timeout", c.nodes, []redlock.Option{redlock.WithNodeTimeout(0)}, "node timeout must be positive"},

@@ -20,35 +20,30 @@ type Options struct {
 	DB       int         // database to SELECT; 0 sends no SELECT
 	TLS      *tls.Config // not nil: connect with TLS; ServerName defaults to Addr's host
 
-	// MaxIdle is how many idle connections the pool keeps; 0 means 16.
-	MaxIdle int
-	// IdleTimeout closes connections idle for longer; 0 means 4 minutes.
-	IdleTimeout time.Duration
+	// Lanes is how many connections carry the pipelined commands; 0 means
+	// 2. A key's commands always take the same connection.
+	Lanes int
 }
 
-// Open returns a Conn with a pool of its own, which [Conn.Close] closes.
-// Dialing, the TLS handshake, AUTH and SELECT of a new connection are all
-// bounded by the context of the command that needed the connection. The pool
-// has no cap on connections in use: each is busy for one command at most,
-// bounded by the node timeout, so their number is bounded by the request
-// rate times that timeout. An empty Addr, or a negative DB, MaxIdle or
-// IdleTimeout, is an error.
+// Open returns a Conn with connections of its own, which [Conn.Close]
+// closes. The commands of all goroutines are pipelined over a few
+// connections (see Options.Lanes), which cuts system calls and server work
+// per command when many run at once; a key's commands keep to one
+// connection, so the server runs them in the order they were sent even
+// across a pause. Dialing, the TLS handshake, AUTH and SELECT of a new
+// connection are bounded by the context of the command that needed it. An
+// empty Addr, or a negative DB or Lanes, is an error.
 func Open(o Options) (*Conn, error) {
 	switch {
 	case o.Addr == "":
 		return nil, errors.New("redigo: Options.Addr is empty")
 	case o.DB < 0:
 		return nil, fmt.Errorf("redigo: Options.DB is negative: %d", o.DB)
-	case o.MaxIdle < 0:
-		return nil, fmt.Errorf("redigo: Options.MaxIdle is negative: %d", o.MaxIdle)
-	case o.IdleTimeout < 0:
-		return nil, fmt.Errorf("redigo: Options.IdleTimeout is negative: %v", o.IdleTimeout)
+	case o.Lanes < 0:
+		return nil, fmt.Errorf("redigo: Options.Lanes is negative: %d", o.Lanes)
 	}
-	if o.MaxIdle == 0 {
-		o.MaxIdle = 16
-	}
-	if o.IdleTimeout == 0 {
-		o.IdleTimeout = 4 * time.Minute
+	if o.Lanes == 0 {
+		o.Lanes = 2
 	}
 	if o.TLS != nil {
 		o.TLS = o.TLS.Clone()
@@ -60,12 +55,7 @@ func Open(o Options) (*Conn, error) {
 			o.TLS.ServerName = host
 		}
 	}
-	pool := &redis.Pool{
-		MaxIdle:     o.MaxIdle,
-		IdleTimeout: o.IdleTimeout,
-		DialContext: o.dial,
-	}
-	return &Conn{pool: pool, owned: pool}, nil
+	return &Conn{mux: newMux(o.Lanes, o.dial)}, nil
 }
 
 // dialBound is the longest a dial may take when the caller set no deadline.

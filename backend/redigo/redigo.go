@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
@@ -28,12 +27,12 @@ type Pool interface {
 	GetContext(ctx context.Context) (redis.Conn, error)
 }
 
-// A Conn sends a node's commands through a redigo pool. It is safe for
-// concurrent use.
+// A Conn sends a node's commands through a redigo pool ([New]), or over
+// pipelined connections of its own ([Open]). It is safe for concurrent use.
 type Conn struct {
-	pool  Pool
-	owned io.Closer // the pool Open made, closed by Close; else nil
-	shas  sync.Map  // digest -> the digest as an interface value, boxed once
+	pool Pool     // New: the caller's pool
+	mux  *mux     // Open: connections of its own
+	shas sync.Map // digest -> the digest as an interface value, boxed once
 }
 
 // New returns a Conn on pool, which stays the caller's: [Conn.Close] does
@@ -65,19 +64,20 @@ func (c *Conn) Eval(ctx context.Context, src string, keys []string, args []any) 
 
 // Info returns the text of the server's INFO.
 func (c *Conn) Info(ctx context.Context) (string, error) {
-	reply, err := c.do(ctx, "INFO", nil)
+	reply, err := c.do(ctx, "", "INFO", nil)
 	if err != nil {
 		return "", err
 	}
 	return redis.String(reply, nil)
 }
 
-// Close closes the pool if [Open] made it, and does nothing otherwise.
+// Close closes the connections [Open] made, failing the commands still
+// waiting on them; a pool given to [New] is the caller's, and stays open.
 func (c *Conn) Close() error {
-	if c.owned == nil {
+	if c.mux == nil {
 		return nil
 	}
-	return c.owned.Close()
+	return c.mux.close()
 }
 
 // argvPool recycles the argument vectors of scripts.
@@ -90,15 +90,27 @@ func (c *Conn) script(ctx context.Context, cmd string, script any, keys []string
 		argv = append(argv, k)
 	}
 	argv = append(argv, args...)
-	reply, err := c.do(ctx, cmd, argv)
+	key := ""
+	if len(keys) > 0 {
+		key = keys[0]
+	}
+	reply, err := c.do(ctx, key, cmd, argv)
 	clear(argv)
 	*p = argv[:0]
 	argvPool.Put(p)
 	return reply, err
 }
 
-// do sends one command, bounded by ctx's deadline or, lacking one, by ctx.
-func (c *Conn) do(ctx context.Context, cmd string, argv []any) (any, error) {
+// do sends one command on key, bounded by ctx's deadline or, lacking one,
+// by ctx.
+func (c *Conn) do(ctx context.Context, key, cmd string, argv []any) (any, error) {
+	if c.mux != nil {
+		reply, err := c.mux.do(ctx, key, cmd, argv)
+		if err != nil {
+			return nil, err
+		}
+		return normalize(reply)
+	}
 	conn, err := c.pool.GetContext(ctx)
 	if err != nil {
 		return nil, err
