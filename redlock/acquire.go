@@ -102,7 +102,11 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string) (*L
 	ok, err := r.Wait(ctx, c.quorum)
 	what := "granted it"
 	if ok >= c.quorum && cfg.fencing {
-		l.drawFence(r)
+		if ferr := l.drawFence(r); ferr != nil {
+			c.finish(r, oc)
+			l.undo()
+			return nil, fmt.Errorf("%w: %w", ErrNotObtained, ferr)
+		}
 		c.finish(r, oc)
 		r, oc = l.round(ctx, l.raiseOn)
 		ok, err = r.Wait(ctx, c.quorum)
@@ -140,6 +144,7 @@ func errOrNone(err error) error {
 // fencing, the node's fence counter. A grant counts if the node is vetted
 // and out of quarantine (see [Client.admit]).
 func (l *Lock) acquireOn(ctx context.Context, i int, n *Node) error {
+	sent := time.Now()
 	granted, counter, err := n.acquire(ctx, l.keys, l.args[:2])
 	l.gate.setAnswer(i, err != nil || granted, counter)
 	switch {
@@ -148,7 +153,7 @@ func (l *Lock) acquireOn(ctx context.Context, i int, n *Node) error {
 	case !granted:
 		return n.nodeErr(errHeldElsewhere)
 	}
-	if err := l.client.admit(ctx, i, &l.cfg, time.Now()); err != nil {
+	if err := l.client.admit(ctx, i, &l.cfg, sent); err != nil {
 		return n.nodeErr(err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package redlock
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/quorumlock/quorumlock/quorum"
@@ -52,7 +53,7 @@ func New(nodes []*Node, opts ...Option) (*Client, error) {
 		nodes:  append([]*Node(nil), nodes...),
 		quorum: quorum.Majority(len(nodes)),
 		cfg:    cfg,
-		vetted: make([]nodeVerdict, len(nodes)),
+		vetted: make([]nodeVerdict, 2*len(nodes)),
 	}, nil
 }
 
@@ -96,8 +97,8 @@ func (c *Client) prepare(ctxIsNil bool, name string, opts []Option, where scope)
 	if len(key) > MaxKeyLen {
 		return config{}, "", invalid("lock key is %d bytes, the limit is %d", len(key), MaxKeyLen)
 	}
-	if key == cfg.prefix+FenceKey {
-		return config{}, "", invalid("lock key %q is reserved for fence counters", key)
+	if strings.HasSuffix(key, FenceKey) {
+		return config{}, "", invalid("lock key %q ends with %q, which is reserved for fence counters", key, FenceKey)
 	}
 	return cfg, key, nil
 }

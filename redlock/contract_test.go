@@ -229,3 +229,52 @@ func doWith(c *redlock.Client, ctx context.Context) func(redlock.Option) error {
 func statusWith(c *redlock.Client, ctx context.Context) func(redlock.Option) error {
 	return func(o redlock.Option) error { _, err := c.Status(ctx, "scoped", o); return err }
 }
+
+func TestQuarantine_coversLongerTTLs(t *testing.T) {
+	tc := testcluster.New(t, testcluster.Options{Servers: 3})
+	ctx := context.Background()
+	c, err := redlock.New(tc.Nodes)
+	require.NoError(t, err)
+	_, err = c.TryLock(ctx, "long", redlock.WithTTL(60*time.Second))
+	require.ErrorIs(t, err, redlock.ErrInvalidArgument, "a ttl the default quarantine does not cover")
+	assert.ErrorContains(t, err, "longer than the quarantine")
+
+	_, err = redlock.New(tc.Nodes, redlock.WithTTL(30*time.Second), redlock.WithQuarantine(10*time.Second))
+	require.ErrorIs(t, err, redlock.ErrInvalidArgument, "a quarantine shorter than the client's ttl")
+
+	covered, err := redlock.New(tc.Nodes, redlock.WithQuarantine(time.Minute), redlock.WithNodeTimeout(500*time.Millisecond))
+	require.NoError(t, err)
+	l, err := covered.TryLock(ctx, "long", redlock.WithTTL(60*time.Second))
+	require.NoError(t, err)
+	require.NoError(t, l.Unlock(ctx))
+	require.NoError(t, covered.Close())
+}
+
+func TestFencing_refusesNodesWithoutPersistence(t *testing.T) {
+	tc := testcluster.New(t, testcluster.Options{Servers: 3})
+	for _, s := range tc.Servers {
+		s.SetInfo("aof_enabled", "0")
+	}
+	c, err := redlock.New(tc.Nodes, redlock.WithNodeTimeout(500*time.Millisecond))
+	require.NoError(t, err)
+	ctx := context.Background()
+	l, err := c.TryLock(ctx, "nopersist")
+	require.NoError(t, err, "without fencing the quarantine covers a node without persistence")
+	require.NoError(t, l.Unlock(ctx))
+	require.NoError(t, c.Close())
+	_, err = c.TryLock(ctx, "nopersist", redlock.WithFencing())
+	require.ErrorIs(t, err, redlock.ErrNotObtained, "fence counters must survive restarts")
+	assert.ErrorContains(t, err, "no-persistence")
+	require.NoError(t, c.Close())
+}
+
+func TestClient_Do_fnUnlocks(t *testing.T) {
+	c := newCluster(t, 3)
+	client := c.client(t)
+	err := client.Do(context.Background(), "do-unlock", func(ctx context.Context) error {
+		return redlock.HeldLock(ctx).Unlock(context.WithoutCancel(ctx))
+	})
+	require.NoError(t, err, "a function that unlocks its own lock is not reported as having lost it")
+	require.NoError(t, client.Close())
+	assert.Empty(t, c.keys("do-unlock"))
+}

@@ -38,7 +38,10 @@ func (c *Client) Do(ctx context.Context, name string, fn func(ctx context.Contex
 		if cause := context.Cause(held); errors.Is(cause, ErrLost) || errors.Is(cause, ErrMaxHold) {
 			lost = cause
 		}
-		unlockErr := l.Unlock(context.WithoutCancel(ctx))
+		var unlockErr error
+		if !l.isUnlocked() { // fn may have unlocked it itself
+			unlockErr = l.Unlock(context.WithoutCancel(ctx))
+		}
 		if p != nil {
 			panic(p)
 		}

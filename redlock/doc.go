@@ -52,7 +52,7 @@
 //     a crash (appendonly yes, appendfsync always, as the repository's
 //     docker-compose.yml runs them), or stay out of the vote for longer
 //     than the longest ttl after a restart, which the quarantine does by
-//     default (see below); nothing evicts lock keys (maxmemory-policy
+//     default for the ttls of the client that set it (see below); nothing evicts lock keys (maxmemory-policy
 //     noeviction, which vetting requires: the volatile-* policies evict
 //     exactly the keys with a ttl); and no third party deletes them (DEL,
 //     FLUSHALL, FLUSHDB);
@@ -117,8 +117,9 @@
 // write then carries a lower token than its successor's, and a resource that
 // refuses tokens below the highest it has accepted refuses it. They do not
 // hold if a node loses its data: the quarantine keeps mutual exclusion, but
-// not the counters. Counters are compared as Lua numbers, exact below 2^53.
-// Fencing costs one more round-trip per acquisition.
+// not the counters: fencing needs nodes with appendfsync always, and
+// refuses nodes without an append-only file. Counters are decimal strings,
+// compared exactly. Fencing costs one more round-trip per acquisition.
 //
 // # Timeouts and background work
 //

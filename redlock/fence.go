@@ -3,6 +3,7 @@ package redlock
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/quorumlock/quorumlock/quorum"
@@ -17,13 +18,17 @@ import (
 // the argument.
 
 // drawFence sets the lock's fence from the counters phase one returned.
-func (l *Lock) drawFence(r *quorum.Round) {
+func (l *Lock) drawFence(r *quorum.Round) error {
 	var high uint64
 	for _, o := range r.Seen() {
 		high = max(high, l.gate.counter(o.Target))
 	}
+	if high == math.MaxUint64 {
+		return fmt.Errorf("the fence counter of %q is at its maximum", l.name)
+	}
 	l.fence = high + 1
 	l.args[2] = strconv.FormatUint(l.fence, 10)
+	return nil
 }
 
 // raiseOn is phase two on node i.

@@ -317,6 +317,13 @@ func (n *Node) compare(ctx context.Context, s *script, keys []string, args []any
 	return n.nodeErr(fmt.Errorf("unexpected reply %v to %s", reply, s.name))
 }
 
+// isUnlocked reports whether Unlock has been called.
+func (l *Lock) isUnlocked() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.unlocked
+}
+
 // usable returns why the lock can no longer be extended, or nil.
 func (l *Lock) usable() error {
 	l.mu.Lock()

@@ -25,6 +25,13 @@ import (
 // an error it wraps, is the server's message as sent (for instance
 // "NOSCRIPT No matching script..."), so that the algorithm can tell a
 // missing script, a refused password and a bad database apart.
+//
+// EvalSHA must send EVALSHA and report NOSCRIPT as it comes: a Conn must not
+// load scripts by itself (as the script helpers of go-redis and rueidis do).
+// The node's NOSCRIPT answers are how it learns that its server restarted
+// (see [WithQuarantine]); a Conn that hid them would turn the quarantine off.
+// Nor may a Conn resend a command by itself after its connection broke: the
+// node resends its scripts itself, and must know when it did.
 type Conn interface {
 	// EvalSHA runs the Lua script cached on the server under the SHA-1
 	// digest sha, with keys as KEYS and args (strings and int64s) as ARGV.

@@ -72,8 +72,8 @@ type config struct {
 	clock          clock.Clock
 	rand           io.Reader
 
-	quarantine    time.Duration // meaningful only if quarantineSet
-	quarantineSet bool          // false: the call's ttl plus its drift
+	quarantine    time.Duration // New sets it: WithQuarantine's, or the client's ttl plus drift
+	quarantineSet bool
 	fencing       bool
 	maxHold       time.Duration // meaningful only if maxHoldSet
 	maxHoldSet    bool          // false: no bound
@@ -194,8 +194,10 @@ func WithRand(r io.Reader) Option {
 // by an empty script cache, and their uptime is read with INFO. It must
 // cover the longest ttl any client uses on those nodes; 0 turns the
 // quarantine off, which is safe only if every node keeps its keys across a
-// crash (appendonly yes, appendfsync always). The default is the ttl plus
-// its drift allowance, per call. It may be given to New only.
+// crash (appendonly yes, appendfsync always). The default is the client's
+// ttl plus its drift allowance; a call with a longer ttl than the
+// quarantine is an error, and so is a quarantine shorter than the client's
+// ttl. It may be given to New only.
 func WithQuarantine(d time.Duration) Option {
 	return Option{"WithQuarantine", clientOnly, func(c *config) { c.quarantine, c.quarantineSet = d, true }}
 }
@@ -203,7 +205,9 @@ func WithQuarantine(d time.Duration) Option {
 // WithFencing makes each acquisition carry a fencing token ([Lock.Fence])
 // that increases strictly from one holder of a name to the next, so that a
 // resource can refuse a holder that paused past its validity; see the
-// package documentation for the argument. It costs one more round-trip per
+// package documentation for the argument, which needs nodes that keep their
+// data (appendfsync always): with fencing, a node without an append-only
+// file is refused (RiskNoPersistence). It costs one more round-trip per
 // acquisition. By default locks have no fencing token. It may be given to
 // New, Lock, TryLock and Do.
 func WithFencing() Option {
@@ -256,6 +260,9 @@ func (c config) apply(opts []Option, where scope) (config, error) {
 	if where == inNew && !c.nodeTimeoutSet && c.ttl > 0 {
 		c.nodeTimeout = defaultNodeTimeout(c.ttl)
 	}
+	if where == inNew && !c.quarantineSet && c.ttl > 0 {
+		c.quarantine = c.ttl + clock.Drift(c.ttl, max(c.driftFactor, 0))
+	}
 	return c, c.validate()
 }
 
@@ -292,6 +299,9 @@ func (c *config) validate() error {
 		return invalid("random source is nil")
 	case c.quarantineSet && c.quarantine < 0:
 		return invalid("quarantine must not be negative, got %v", c.quarantine)
+	case c.quarantine > 0 && c.ttl > c.quarantine:
+		return invalid("ttl %v is longer than the quarantine %v: a node restarted that long ago may have forgotten such a lock; raise WithQuarantine to the longest ttl in use",
+			c.ttl, c.quarantine)
 	case c.maxHoldSet && c.maxHold <= 0:
 		return invalid("max hold must be positive, got %v", c.maxHold)
 	case c.accepted&(1<<31) != 0 || c.accepted&^allRisks != 0:
@@ -316,14 +326,6 @@ const allRisks = 1<<RiskEviction | 1<<RiskReplica | 1<<RiskClusterMode | 1<<Risk
 
 // accepts reports whether r was accepted with WithAcceptRisks.
 func (c *config) accepts(r Risk) bool { return r > 0 && r < 31 && c.accepted&(1<<r) != 0 }
-
-// quarantineFor is the quarantine in force for c's ttl.
-func (c *config) quarantineFor() time.Duration {
-	if c.quarantineSet {
-		return c.quarantine
-	}
-	return c.ttl + driftOf(c)
-}
 
 // retryDelay draws a delay uniformly from [retryMin, retryMax].
 func (c *config) retryDelay() time.Duration {

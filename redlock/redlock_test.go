@@ -149,7 +149,7 @@ func TestLock_ownership(t *testing.T) {
 	t.Run("another owner's key is neither deleted nor extended", func(t *testing.T) {
 		c := newCluster(t, 5)
 		fake := clock.NewFake(time.Unix(0, 0))
-		client := c.client(t, redlock.WithTTL(time.Second), redlock.WithClock(fake))
+		client := c.client(t, redlock.WithTTL(time.Second), redlock.WithClock(fake), redlock.WithQuarantine(5*time.Second))
 		a, err := client.TryLock(context.Background(), "owned")
 		require.NoError(t, err)
 		require.NoError(t, client.Close())

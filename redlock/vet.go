@@ -32,7 +32,8 @@ const (
 	RiskDuplicate
 	// RiskNoPersistence: the node has no append-only file, so a restart can
 	// forget keys. With a quarantine (the default) this is a warning: the
-	// quarantine covers it. With [WithQuarantine](0) it is refused.
+	// quarantine covers it. With [WithQuarantine](0), or for locks with
+	// [WithFencing], whose counters must survive restarts, it is refused.
 	RiskNoPersistence
 	// RiskEvenNodes: the client has an even number of nodes, which tolerates
 	// no more failures than one node fewer. A warning.
@@ -62,13 +63,13 @@ func (r Risk) String() string {
 }
 
 // refuses reports whether r makes a node's grants not count, when not
-// accepted, under a quarantine of q.
-func (r Risk) refuses(q time.Duration) bool {
+// accepted, under a quarantine of q, for locks with fencing or without.
+func (r Risk) refuses(q time.Duration, fencing bool) bool {
 	switch r {
 	case RiskEviction, RiskReplica, RiskClusterMode, RiskDuplicate:
 		return true
 	case RiskNoPersistence:
-		return q == 0
+		return q == 0 || fencing
 	case RiskUnprobed:
 		return q > 0
 	}
@@ -119,21 +120,22 @@ func (c *Client) Vet(ctx context.Context) ([]Finding, error) {
 	}
 	var out []Finding
 	for i := range c.nodes {
-		out = append(out, c.findings(i)...)
+		out = append(out, c.findings(i, c.cfg.fencing)...)
 	}
 	if len(c.nodes)%2 == 0 {
 		out = append(out, c.finding("", RiskEvenNodes, fmt.Sprintf("%d nodes: a quorum of %d tolerates %d failures, as %d nodes would",
-			len(c.nodes), c.quorum, len(c.nodes)-c.quorum, len(c.nodes)-1)))
+			len(c.nodes), c.quorum, len(c.nodes)-c.quorum, len(c.nodes)-1), c.cfg.fencing))
 	}
 	return out, nil
 }
 
-// findings returns what node i's last probe tells.
-func (c *Client) findings(i int) []Finding {
+// findings returns what node i's last probe tells, for locks with fencing
+// or without.
+func (c *Client) findings(i int, fencing bool) []Finding {
 	n := c.nodes[i]
 	st := n.state()
 	var out []Finding
-	add := func(r Risk, detail string) { out = append(out, c.finding(n.name, r, detail)) }
+	add := func(r Risk, detail string) { out = append(out, c.finding(n.name, r, detail, fencing)) }
 	switch {
 	case st.denied:
 		add(RiskUnprobed, fmt.Sprintf("INFO: %v", st.err))
@@ -168,30 +170,31 @@ func (c *Client) findings(i int) []Finding {
 	return out
 }
 
-func (c *Client) finding(node string, r Risk, detail string) Finding {
-	return Finding{Node: node, Risk: r, Detail: detail, Refused: r.refuses(c.cfg.quarantineFor()) && !c.cfg.accepts(r)}
+func (c *Client) finding(node string, r Risk, detail string, fencing bool) Finding {
+	return Finding{Node: node, Risk: r, Detail: detail, Refused: r.refuses(c.cfg.quarantine, fencing) && !c.cfg.accepts(r)}
 }
 
-// admit decides whether a grant that node i made at granted counts: the
-// node is vetted, and up for longer than the quarantine. It probes the node
-// first if the node is suspect, or still in quarantine, so that the probe
-// follows the grant.
-func (c *Client) admit(ctx context.Context, i int, cfg *config, granted time.Time) error {
+// admit decides whether a grant that node i made, by a command sent at
+// sent, counts: the node is vetted, and was up for longer than the
+// quarantine when the command was sent (the grant ran later, so this is on
+// the safe side). It probes the node first if the node is suspect, or still
+// in quarantine, so that the probe follows the grant.
+func (c *Client) admit(ctx context.Context, i int, cfg *config, sent time.Time) error {
 	n := c.nodes[i]
-	q := cfg.quarantineFor()
+	q := c.cfg.quarantine
 	st := n.state()
-	if st.suspect || (q > 0 && !st.denied && granted.Sub(st.upAt) < q) {
+	if st.suspect || (q > 0 && !st.denied && sent.Sub(st.upAt) < q) {
 		_ = n.probe(ctx) // its outcome is in the node's state
 		st = n.state()
 	}
 	if st.suspect {
 		return fmt.Errorf("not vetted since it may have restarted: %w", errOrNone(st.err))
 	}
-	if err := c.refusal(i); err != nil {
+	if err := c.refusal(i, cfg.fencing); err != nil {
 		return err
 	}
 	if q > 0 && !st.denied {
-		if up := granted.Sub(st.upAt); up < q {
+		if up := sent.Sub(st.upAt); up < q {
 			c.logQuarantine(n, up, q)
 			return &quarantineError{up: up, need: q}
 		}
@@ -199,25 +202,30 @@ func (c *Client) admit(ctx context.Context, i int, cfg *config, granted time.Tim
 	return nil
 }
 
-// refusal returns why node i's grants do not count, from its findings, or
-// nil. The verdicts are kept until some node is probed again.
-func (c *Client) refusal(i int) error {
+// refusal returns why node i's grants do not count, for locks with fencing
+// or without, from its findings, or nil. The verdicts are kept until some
+// node is probed again.
+func (c *Client) refusal(i int, fencing bool) error {
 	seq := probeSeq.Load()
+	k := 2 * i
+	if fencing {
+		k++
+	}
 	c.vetMu.Lock()
-	v := c.vetted[i]
+	v := c.vetted[k]
 	c.vetMu.Unlock()
 	if v.known && v.seq == seq {
 		return v.err
 	}
 	var err error
-	for _, f := range c.findings(i) {
+	for _, f := range c.findings(i, fencing) {
 		c.logFinding(f)
 		if f.Refused && err == nil {
 			err = fmt.Errorf("refused (%s: %s); see WithAcceptRisks", f.Risk, f.Detail)
 		}
 	}
 	c.vetMu.Lock()
-	c.vetted[i] = nodeVerdict{known: true, seq: seq, err: err}
+	c.vetted[k] = nodeVerdict{known: true, seq: seq, err: err}
 	c.vetMu.Unlock()
 	return err
 }

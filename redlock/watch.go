@@ -170,5 +170,5 @@ type quarantineError struct {
 }
 
 func (e *quarantineError) Error() string {
-	return fmt.Sprintf("restarted %v ago, within the %v quarantine: its grant does not count", e.up.Round(time.Millisecond), e.need)
+	return fmt.Sprintf("up for %v since a restart, within the %v quarantine: its grant does not count", max(e.up, 0).Round(time.Second), e.need)
 }
