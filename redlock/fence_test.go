@@ -27,7 +27,7 @@ func TestLock_Fence(t *testing.T) {
 	t.Run("tokens increase strictly over successive grants with nodes failing and restarting", func(t *testing.T) {
 		fake := clock.NewFake(time.Unix(1000, 0)) // the servers' uptime
 		tc := testcluster.New(t, testcluster.Options{Clock: fake})
-		client, err := redlock.New(tc.Nodes, redlock.WithFencing(), redlock.WithNodeTimeout(300*time.Millisecond))
+		client, err := redlock.New(tc.Nodes, redlock.WithFencing(), redlock.WithNodeTimeout(2*time.Second))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = client.Close() })
 		ctx := context.Background()
@@ -42,7 +42,8 @@ func TestLock_Fence(t *testing.T) {
 			require.NoError(t, tc.Servers[(round+2)%5].Restart())
 			tc.Servers[(round+3)%5].Conn().Pause()()
 			fake.Advance(11 * time.Second)
-			l, err := client.Lock(ctx, "fenced", redlock.WithWait(10*time.Second))
+			tc.FastForward(11 * time.Second) // keys a down node kept expire
+			l, err := client.Lock(ctx, "fenced", redlock.WithWait(time.Minute))
 			require.NoError(t, err, "round %d", round)
 			require.Greater(t, l.Fence(), last, "round %d: fence %d after %d", round, l.Fence(), last)
 			last = l.Fence()
