@@ -33,10 +33,12 @@ fi
 step "go vet"
 go vet ./...
 go vet -tags integration ./...
+(cd integration && go vet -tags integration ./...)
 
 step "staticcheck"
 go run "$STATICCHECK" ./...
 go run "$STATICCHECK" -tags integration ./...
+(cd integration && go run "$STATICCHECK" -tags integration ./...)
 
 step "unit tests (race detector)"
 go test -race -count=1 ./...
@@ -52,7 +54,7 @@ trap cleanup EXIT
 
 step "integration tests (race detector)"
 export REDLOCK_REQUIRE_CLUSTER=1
-go test -race -count=1 -timeout 20m -tags integration ./integration/...
+(cd integration && go test -race -count=1 -timeout 20m -tags integration ./...)
 
 step "the redlock command against the cluster"
 go test -race -count=1 -timeout 5m -tags integration -run '^TestCluster' ./cmd/redlock
