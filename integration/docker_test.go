@@ -6,17 +6,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/quorumlock/quorumlock/internal/compose"
 )
 
 // restoreTimeout bounds bringing the cluster back after a fault: unpausing
 // or starting containers and waiting until every node answers PING.
-const restoreTimeout = 60 * time.Second
+const restoreTimeout = 2 * time.Minute
+
+// dockerTimeout bounds one docker CLI command; on a busy machine `docker
+// start` can take seconds.
+const dockerTimeout = time.Minute
 
 // A faults drives container faults on the compose cluster through the
 // docker CLI. Node i is compose service redis<i+1>, which holds for the
@@ -41,8 +46,9 @@ func dockerFaults(t *testing.T) *faults {
 	t.Helper()
 	needCluster(t)
 	if !defaultSet {
-		t.Skip("docker faults need the default REDLOCK_NODES (the compose cluster on 127.0.0.1:7001..7005), " +
-			"to map node i to service redis<i+1>")
+		t.Skipf("docker faults need REDLOCK_NODES unset or naming the compose cluster (%s..%s, "+
+			"see REDLOCK_CLUSTER_PORT_BASE), to map node i to service redis<i+1>",
+			hostOf(composeURLs[0]), hostOf(composeURLs[len(composeURLs)-1]))
 	}
 	containersOnce.Do(func() { containerIDs, containersErr = findContainers() })
 	if containersErr != nil {
@@ -56,23 +62,15 @@ func dockerFaults(t *testing.T) *faults {
 	return f
 }
 
-func composeProject() string {
-	if p := os.Getenv("COMPOSE_PROJECT_NAME"); p != "" {
-		return p
-	}
-	return "quorumlock"
-}
-
 // findContainers looks up the container of each service by its compose
 // labels, which compose 1.x and 2.x both set.
 func findContainers() ([]string, error) {
 	if _, err := exec.LookPath("docker"); err != nil {
 		return nil, fmt.Errorf("docker CLI not found: %w", err)
 	}
-	project := composeProject()
-	ids := make([]string, len(defaultNodes))
+	ids := make([]string, len(composeURLs))
 	for i := range ids {
-		service := fmt.Sprintf("redis%d", i+1)
+		service := compose.Service(i)
 		out, err := dockerCmd("ps", "-a", "-q",
 			"--filter", "label=com.docker.compose.project="+project,
 			"--filter", "label=com.docker.compose.service="+service)
@@ -81,17 +79,17 @@ func findContainers() ([]string, error) {
 		}
 		found := strings.Fields(out)
 		if len(found) != 1 {
-			return nil, fmt.Errorf("compose project %q, service %s: want 1 container, found %d (%q)",
-				project, service, len(found), out)
+			return nil, fmt.Errorf("compose project %q, service %s: want 1 container, found %d "+
+				"(is COMPOSE_PROJECT_NAME the one scripts/cluster.sh up ran with?)", project, service, len(found))
 		}
 		ids[i] = found[0]
 	}
 	return ids, nil
 }
 
-// dockerCmd runs the docker CLI, bounded by 30 seconds.
+// dockerCmd runs the docker CLI, bounded by dockerTimeout.
 func dockerCmd(args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
 	if err != nil {
@@ -105,9 +103,9 @@ func (f *faults) run(verb string, nodes []int) {
 	for _, i := range nodes {
 		_, err := dockerCmd(verb, f.ids[i])
 		if err != nil {
-			f.t.Fatalf("%s node %d (redis%d): %v", verb, i, i+1, err)
+			f.t.Fatalf("%s node %d (%s): %v", verb, i, compose.Service(i), err)
 		}
-		f.t.Logf("docker %s redis%d", verb, i+1)
+		f.t.Logf("docker %s %s", verb, compose.Service(i))
 	}
 }
 
@@ -152,7 +150,7 @@ func (f *faults) restore() {
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			f.t.Logf("restored redis%d (was %s)", i+1, state)
+			f.t.Logf("restored %s (was %s)", compose.Service(i), state)
 		}
 	}
 	errs = append(errs, waitPing(allNodes(), restoreTimeout))
@@ -166,14 +164,14 @@ func waitPing(nodes []int, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for _, i := range nodes {
 		for {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			err := ping(ctx, i)
 			cancel()
 			if err == nil {
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("node %d did not answer PING within %v: %w", i, within, err)
+				return fmt.Errorf("node %d (%s) did not answer PING within %v: %w", i, compose.Service(i), within, err)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}

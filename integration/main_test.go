@@ -5,57 +5,50 @@
 // faults through the docker CLI (pause, kill, restart) and through an
 // in-process toxiproxy (latency, partitions, connection resets).
 //
+// The suite is written for a busy machine: its clients get a node timeout of
+// a second (see suiteNodeTimeout), every wait is bounded generously and says
+// what it waited for, and a line on stderr tells every 20 seconds which test
+// runs and how far it got (visible when go test streams output: run it from
+// this directory with no package argument, as scripts/test.sh does).
+//
 // Environment:
 //
-//	REDLOCK_NODES            comma-separated redis:// URLs of the nodes, as the
-//	                         redlock command reads it; unset or blank: the
-//	                         compose cluster on 127.0.0.1:7001..7005
-//	REDLOCK_REQUIRE_CLUSTER  1: an unreachable cluster or docker CLI fails the
-//	                         suite (as in CI); unset: the tests skip
-//	COMPOSE_PROJECT_NAME     compose project of the cluster (default quorumlock)
+//	REDLOCK_NODES              comma-separated redis:// URLs of the nodes, as
+//	                           the redlock command reads it; unset or blank:
+//	                           the compose cluster (below)
+//	REDLOCK_CLUSTER_PORT_BASE  port of the compose cluster's redis1 on
+//	                           127.0.0.1; redis2..5 take the next four
+//	                           (default 7001)
+//	COMPOSE_PROJECT_NAME       compose project of the cluster, for the docker
+//	                           faults (default quorumlock)
+//	REDLOCK_REQUIRE_CLUSTER    1: an unreachable cluster or docker CLI fails the
+//	                           suite (as in CI); unset: the tests skip
 package integration
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/gomodule/redigo/redis"
-	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/quorumlock/quorumlock/internal/compose"
 	"github.com/quorumlock/quorumlock/redlock"
 )
 
-// defaultNodes is the compose cluster: service redisN listens on 700N.
-var defaultNodes = []string{
-	"redis://127.0.0.1:7001",
-	"redis://127.0.0.1:7002",
-	"redis://127.0.0.1:7003",
-	"redis://127.0.0.1:7004",
-	"redis://127.0.0.1:7005",
-}
-
-// keyPrefix starts every key the suite writes, so that stray keys are easy
-// to find (redis-cli --scan --pattern 'quorumlock-it:*').
-const keyPrefix = "quorumlock-it:"
-
 // pingTimeout bounds the reachability check of each node in TestMain.
-const pingTimeout = 3 * time.Second
+const pingTimeout = 10 * time.Second
 
 var (
-	nodeURLs     []string // from REDLOCK_NODES
-	defaultSet   bool     // nodeURLs are the compose defaults, in order
+	composeURLs  []string // the compose cluster's nodes, redis1..redis5
+	project      string   // the compose project
+	nodeURLs     []string // the nodes under test: REDLOCK_NODES or composeURLs
+	defaultSet   bool     // nodeURLs are composeURLs, in order
 	requireNodes bool     // REDLOCK_REQUIRE_CLUSTER=1
 	clusterErr   error    // why the cluster is unusable, or nil
 )
@@ -63,10 +56,18 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	requireNodes = os.Getenv("REDLOCK_REQUIRE_CLUSTER") == "1"
-	nodeURLs, defaultSet, clusterErr = nodesFromEnv()
-	if clusterErr == nil {
-		clusterErr = pingAll(pingTimeout)
+	var err error
+	if composeURLs, err = compose.URLs(os.Getenv); err == nil {
+		project, err = compose.Project(os.Getenv)
 	}
+	if err == nil {
+		nodeURLs, defaultSet, err = nodesFromEnv()
+	}
+	if err != nil { // a malformed variable fails the run, skipping nothing
+		fmt.Fprintf(os.Stderr, "integration: FAIL: %v\n", err)
+		os.Exit(2)
+	}
+	clusterErr = pingAll(pingTimeout)
 	if clusterErr != nil {
 		if requireNodes {
 			fmt.Fprintf(os.Stderr, "integration: FAIL: the cluster is unusable and REDLOCK_REQUIRE_CLUSTER=1: %v\n"+
@@ -82,7 +83,9 @@ func TestMain(m *testing.M) {
 			_ = f.Value.Set("^Example")
 		}
 	}
+	stop := heartbeat(os.Stderr, heartbeatEvery)
 	code := m.Run()
+	stop()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintln(os.Stderr, "goleak:", err)
@@ -93,11 +96,11 @@ func TestMain(m *testing.M) {
 }
 
 // nodesFromEnv reads REDLOCK_NODES and reports whether it names the compose
-// defaults.
+// cluster's nodes.
 func nodesFromEnv() (urls []string, isDefault bool, err error) {
 	raw, set := os.LookupEnv("REDLOCK_NODES")
 	if !set || strings.TrimSpace(raw) == "" {
-		return defaultNodes, true, nil
+		return composeURLs, true, nil
 	}
 	for i, u := range strings.Split(raw, ",") {
 		if u = strings.TrimSpace(u); u == "" {
@@ -105,18 +108,18 @@ func nodesFromEnv() (urls []string, isDefault bool, err error) {
 		}
 		urls = append(urls, u)
 	}
-	if len(urls) != len(defaultNodes) {
+	if len(urls) != len(composeURLs) {
 		return nil, false, fmt.Errorf("REDLOCK_NODES names %d nodes; the suite is written for %d",
-			len(urls), len(defaultNodes))
+			len(urls), len(composeURLs))
 	}
 	for _, u := range urls {
 		if _, err := redlock.ParseURL(u); err != nil {
 			return nil, false, fmt.Errorf("REDLOCK_NODES: %w", err)
 		}
 	}
-	isDefault = len(urls) == len(defaultNodes)
+	isDefault = true
 	for i := range urls {
-		isDefault = isDefault && strings.TrimSuffix(urls[i], "/") == defaultNodes[i]
+		isDefault = isDefault && strings.TrimSuffix(urls[i], "/") == composeURLs[i]
 	}
 	return urls, isDefault, nil
 }
@@ -153,208 +156,14 @@ func ping(ctx context.Context, i int) error {
 
 // needCluster stops the test when the cluster is unusable: a skip, or a
 // failure under REDLOCK_REQUIRE_CLUSTER=1 (TestMain exits before then).
+// Otherwise it names the test to the heartbeat until the test ends.
 func needCluster(t *testing.T) {
 	t.Helper()
-	if clusterErr == nil {
-		return
-	}
-	if requireNodes {
-		t.Fatalf("cluster unusable (REDLOCK_REQUIRE_CLUSTER=1): %v", clusterErr)
-	}
-	t.Skipf("cluster unusable: %v", clusterErr)
-}
-
-// doNode sends one command to node i on a fresh connection, bypassing any
-// client pool, so that inspection never depends on the code under test.
-func doNode(ctx context.Context, i int, cmd string, args ...any) (any, error) {
-	c, err := redis.DialURLContext(ctx, nodeURLs[i],
-		redis.DialConnectTimeout(2*time.Second),
-		redis.DialReadTimeout(2*time.Second),
-		redis.DialWriteTimeout(2*time.Second))
-	if err != nil {
-		return nil, fmt.Errorf("node %d (%s): %w", i, hostOf(nodeURLs[i]), err)
-	}
-	defer c.Close()
-	reply, err := redis.DoContext(c, ctx, cmd, args...)
-	if err != nil {
-		return nil, fmt.Errorf("node %d (%s): %s: %w", i, hostOf(nodeURLs[i]), cmd, err)
-	}
-	return reply, nil
-}
-
-// hostOf returns the host:port of a node URL.
-func hostOf(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return rawURL
-	}
-	return u.Host
-}
-
-// keyOn returns the value of key on node i, and whether it exists.
-func keyOn(t *testing.T, i int, key string) (string, bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	v, err := redis.String(doNode(ctx, i, "GET", key))
-	if errors.Is(err, redis.ErrNil) {
-		return "", false
-	}
-	require.NoError(t, err)
-	return v, true
-}
-
-// pttlOn returns the remaining time to live of key on node i: negative if
-// the key has no expiry (-1ms) or does not exist (-2ms).
-func pttlOn(t *testing.T, i int, key string) time.Duration {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ms, err := redis.Int64(doNode(ctx, i, "PTTL", key))
-	require.NoError(t, err)
-	return time.Duration(ms) * time.Millisecond
-}
-
-// existing counts how many of keys exist on node i.
-func existing(t *testing.T, i int, keys ...string) int {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	args := make([]any, len(keys))
-	for j, k := range keys {
-		args[j] = k
-	}
-	n, err := redis.Int(doNode(ctx, i, "EXISTS", args...))
-	require.NoError(t, err)
-	return n
-}
-
-// holders returns the nodes, among those listed (all if none), on which key
-// holds value.
-func holders(t *testing.T, key, value string, among ...int) []int {
-	t.Helper()
-	if len(among) == 0 {
-		among = allNodes()
-	}
-	var got []int
-	for _, i := range among {
-		if v, ok := keyOn(t, i, key); ok && v == value {
-			got = append(got, i)
+	if clusterErr != nil {
+		if requireNodes {
+			t.Fatalf("cluster unusable (REDLOCK_REQUIRE_CLUSTER=1): %v", clusterErr)
 		}
+		t.Skipf("cluster unusable: %v", clusterErr)
 	}
-	return got
-}
-
-// present returns the nodes, among those listed (all if none), on which key
-// exists with any value.
-func present(t *testing.T, key string, among ...int) []int {
-	t.Helper()
-	if len(among) == 0 {
-		among = allNodes()
-	}
-	var got []int
-	for _, i := range among {
-		if _, ok := keyOn(t, i, key); ok {
-			got = append(got, i)
-		}
-	}
-	return got
-}
-
-func allNodes() []int {
-	idx := make([]int, len(nodeURLs))
-	for i := range idx {
-		idx[i] = i
-	}
-	return idx
-}
-
-// except returns every node index but those listed.
-func except(skip ...int) []int {
-	var idx []int
-	for _, i := range allNodes() {
-		if !contains(skip, i) {
-			idx = append(idx, i)
-		}
-	}
-	return idx
-}
-
-func contains(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-var unsafeKeyChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
-
-// lockName returns a lock name unique to this test run and deletes its key
-// from every reachable node when the test ends. The key is the name itself:
-// clients are made without a key prefix.
-func lockName(t *testing.T) string {
-	t.Helper()
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	name := keyPrefix + unsafeKeyChars.ReplaceAllString(t.Name(), "_") + ":" + hex.EncodeToString(b[:])
-	t.Cleanup(func() { deleteEverywhere(name) })
-	return name
-}
-
-// deleteEverywhere deletes keys on every node it can reach, best effort: a
-// node down at cleanup time lets its keys expire.
-func deleteEverywhere(keys ...string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	args := make([]any, len(keys))
-	for i, k := range keys {
-		args[i] = k
-	}
-	for i := range nodeURLs {
-		_, _ = doNode(ctx, i, "DEL", args...)
-	}
-}
-
-// nodes returns a redlock node for each URL, closed when the test ends.
-func nodes(t *testing.T, urls []string) []*redlock.Node {
-	t.Helper()
-	ns := make([]*redlock.Node, len(urls))
-	for i, u := range urls {
-		n, err := redlock.ParseURL(u)
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = n.Close() })
-		ns[i] = n
-	}
-	return ns
-}
-
-// newClient returns a client on urls (the cluster's nodes if none are
-// given) whose background work is waited for when the test ends, before its
-// nodes are closed and before goleak looks.
-func newClient(t *testing.T, urls []string, opts ...redlock.Option) *redlock.Client {
-	t.Helper()
-	if urls == nil {
-		urls = nodeURLs
-	}
-	c, err := redlock.New(nodes(t, urls), opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() }) // runs before the nodes' Close
-	return c
-}
-
-// waitFor polls cond every 20ms until it is true or within has passed, and
-// reports whether it became true.
-func waitFor(within time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(within)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	track(t, nil)
 }

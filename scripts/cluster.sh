@@ -3,13 +3,22 @@
 #
 # Usage: scripts/cluster.sh up|down|status|wait
 #   up      pick or build the Redis image, start redis1..redis5 and wait
-#           until all five answer PING on 127.0.0.1:7001..7005
+#           until all five answer PING on 127.0.0.1 (ports 7001..7005 unless
+#           REDLOCK_CLUSTER_PORT_BASE says otherwise)
 #   down    remove the project's containers, network and named volumes
 #   status  show the containers and whether each node answers PING
 #   wait    wait until all five nodes answer PING
 #
 # Environment:
-#   COMPOSE_PROJECT_NAME  compose project name (default quorumlock)
+#   COMPOSE_PROJECT_NAME  compose project name (default quorumlock): lower-case
+#                         letters, digits, '-' and '_'
+#   REDLOCK_CLUSTER_PORT_BASE
+#                         loopback port of redis1 (default 7001); redis2..5
+#                         take the next four. Exported to compose as
+#                         REDLOCK_CLUSTER_PORT1..5. The integration suite and
+#                         the command's cluster tests read the same variables,
+#                         so a second checkout can run its cluster beside the
+#                         first with another project name and base.
 #   REDIS_IMAGE           image to run. Unset: the official redis:7.2 if it is
 #                         present, else quorumlock/redis:7-local if present,
 #                         else pull redis:7.2, else build
@@ -27,12 +36,10 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
 COMPOSE_FILE="$REPO_DIR/docker-compose.yml"
 
-PROJECT="${COMPOSE_PROJECT_NAME:-quorumlock}"
 PUBLIC_IMAGE="redis:7.2"
 LOCAL_IMAGE="quorumlock/redis:7-local"
 HOST="127.0.0.1"
 SERVICES=(redis1 redis2 redis3 redis4 redis5)
-PORTS=(7001 7002 7003 7004 7005)
 WAIT_TIMEOUT="${CLUSTER_WAIT_TIMEOUT:-60}"
 PULL="${REDIS_PULL:-1}"
 
@@ -41,6 +48,33 @@ die() {
 	printf '[cluster] ERROR: %s\n' "$*" >&2
 	exit 1
 }
+
+# The project name and ports, by the rules of internal/compose (Go), which
+# the test suites use: blank means the default, anything malformed is an
+# error naming the variable.
+PROJECT="${COMPOSE_PROJECT_NAME:-}"
+[[ -n "${PROJECT//[[:space:]]/}" ]] || PROJECT=quorumlock
+[[ "$PROJECT" =~ ^[a-z0-9][a-z0-9_-]*$ ]] ||
+	die "COMPOSE_PROJECT_NAME=\"$PROJECT\": a compose project name is lower-case letters, digits, '-' and '_', starting with a letter or digit"
+export COMPOSE_PROJECT_NAME="$PROJECT"
+
+PORT_BASE="${REDLOCK_CLUSTER_PORT_BASE:-}"
+[[ -n "${PORT_BASE//[[:space:]]/}" ]] || PORT_BASE=7001
+if ! [[ "$PORT_BASE" =~ ^0*[0-9]{1,5}$ ]] || ((10#$PORT_BASE < 1 || 10#$PORT_BASE > 65531)); then
+	die "REDLOCK_CLUSTER_PORT_BASE=\"$PORT_BASE\": want the port of redis1, a number from 1 to 65531 (the five nodes take it and the next four)"
+fi
+PORTS=()
+for i in "${!SERVICES[@]}"; do
+	port=$((10#$PORT_BASE + i))
+	var="REDLOCK_CLUSTER_PORT$((i + 1))"
+	# Set by hand to something else, the compose file and the test suites
+	# would disagree on where the node is.
+	if [[ -n "${!var:-}" && "${!var}" != "$port" ]]; then
+		die "$var=${!var} disagrees with REDLOCK_CLUSTER_PORT_BASE=$PORT_BASE (which puts ${SERVICES[$i]} on $port); set only the base"
+	fi
+	export "$var=$port"
+	PORTS+=("$port")
+done
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"

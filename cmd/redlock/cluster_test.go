@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,35 +17,44 @@ import (
 	"github.com/gomodule/redigo/redis"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/quorumlock/quorumlock/internal/compose"
 )
 
 // The cluster tests run the built command against real Redis masters: the
-// compose cluster on 127.0.0.1:7001..7005, or the nodes in REDLOCK_NODES.
-// Run them with
+// compose cluster of scripts/cluster.sh (127.0.0.1:7001..7005, or from
+// REDLOCK_CLUSTER_PORT_BASE), or the nodes in REDLOCK_NODES. Run them from
+// this directory, so that go test streams their progress lines, with
 //
-//	REDLOCK_REQUIRE_CLUSTER=1 go test -race -count=1 -tags integration -run '^TestCluster' ./cmd/redlock
+//	REDLOCK_REQUIRE_CLUSTER=1 go test -race -count=1 -tags integration -run '^TestCluster'
 //
 // With REDLOCK_REQUIRE_CLUSTER=1 an unreachable cluster fails them; without
 // it they skip, saying why.
 
-const defaultClusterNodes = "redis://127.0.0.1:7001,redis://127.0.0.1:7002,redis://127.0.0.1:7003," +
-	"redis://127.0.0.1:7004,redis://127.0.0.1:7005"
+// clusterTimeout bounds each command the tests send to a node themselves.
+const clusterTimeout = 10 * time.Second
 
 // clusterNodes returns the cluster's URLs after checking that every node
 // answers PING, or fails or skips the test.
 func clusterNodes(t *testing.T) []string {
 	t.Helper()
-	raw := strings.TrimSpace(os.Getenv(nodesEnv))
-	if raw == "" {
-		raw = defaultClusterNodes
+	var urls []string
+	if raw := strings.TrimSpace(os.Getenv(nodesEnv)); raw != "" {
+		for _, u := range strings.Split(raw, ",") {
+			urls = append(urls, strings.TrimSpace(u))
+		}
+	} else {
+		var err error
+		if urls, err = compose.URLs(os.Getenv); err != nil {
+			t.Fatal(err)
+		}
 	}
-	urls := strings.Split(raw, ",")
 	var (
 		wg   sync.WaitGroup
 		errs = make([]error, len(urls))
 	)
 	for i, u := range urls {
-		wg.Go(func() { _, errs[i] = clusterDo(strings.TrimSpace(u), "PING") })
+		wg.Go(func() { _, errs[i] = clusterDo(u, "PING") })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -62,14 +72,15 @@ func clusterNodes(t *testing.T) []string {
 
 // clusterDo sends one command to the node at url on a fresh connection.
 func clusterDo(url, cmd string, args ...any) (any, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
-	c, err := redis.DialURLContext(ctx, url, redis.DialReadTimeout(3*time.Second), redis.DialWriteTimeout(3*time.Second))
+	c, err := redis.DialURLContext(ctx, url, redis.DialConnectTimeout(clusterTimeout),
+		redis.DialReadTimeout(clusterTimeout), redis.DialWriteTimeout(clusterTimeout))
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	return c.Do(cmd, args...)
+	return redis.DoContext(c, ctx, cmd, args...)
 }
 
 // uniqueName returns a lock name no other run uses, in the integration
@@ -93,6 +104,28 @@ func clusterEnv(t *testing.T) ([]string, []string) {
 	return append(os.Environ(), nodesEnv+"="+strings.Join(urls, ",")), urls
 }
 
+// clusterHeartbeat writes a line to stderr every 20 seconds until t ends,
+// naming t and what report says of its progress.
+func clusterHeartbeat(t *testing.T, report func() string) {
+	start := time.Now()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(20 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				fmt.Fprintf(os.Stderr, "cmd/redlock: %s running for %v: %s\n",
+					t.Name(), time.Since(start).Round(time.Second), report())
+			}
+		}
+	})
+	t.Cleanup(func() { close(done); wg.Wait() })
+}
+
 // Ten redlock run processes started at once on the real cluster each
 // increment a number in a file with a read, a pause and a write.
 func TestCluster_contention(t *testing.T) {
@@ -100,11 +133,25 @@ func TestCluster_contention(t *testing.T) {
 	name := uniqueName(t, urls, "contention")
 	counter := filepath.Join(t.TempDir(), "counter")
 	require.NoError(t, os.WriteFile(counter, []byte("0\n"), 0o644))
+	clusterHeartbeat(t, func() string {
+		b, _ := os.ReadFile(counter)
+		return fmt.Sprintf("counter at %s of 10", strings.TrimSpace(string(b)))
+	})
 	runContentionOn(t, append(env, "COUNTER="+counter), name, counter, 10)
 
-	r := runBinary(t, env, "status", name)
-	assert.Equal(t, exitOK, r.code, "stderr: %s", r.stderr)
-	assert.Contains(t, r.stdout, "verdict: free on 5 of 5 nodes (quorum 3)")
+	// Every run released the lock; a release that timed out on a node
+	// leaves a key there until its ttl (5s) runs out. The node timeout is
+	// generous, so that a slow answer does not count as a missing node.
+	const want, within = "verdict: free on 5 of 5 nodes (quorum 3)", time.Minute
+	var r result
+	for start := time.Now(); ; time.Sleep(200 * time.Millisecond) {
+		r = runBinary(t, env, "status", "--node-timeout=5s", name)
+		if r.code != exitOK || strings.Contains(r.stdout, want) || time.Since(start) > within {
+			break
+		}
+	}
+	assert.Equal(t, exitOK, r.code, "status: stderr: %s", r.stderr)
+	assert.Contains(t, r.stdout, want, "within %v of the last run", within)
 }
 
 // A lock whose keys vanish from the cluster is lost: the program is
@@ -113,8 +160,9 @@ func TestCluster_lost(t *testing.T) {
 	env, urls := clusterEnv(t)
 	name := uniqueName(t, urls, "lost")
 	dir := t.TempDir()
-	cmd, stdout, stderr := command(t, append(env, "DIR="+dir), "run", "--ttl", "2s", "--grace", "1s", name, "--",
-		"sh", "-c", `trap 'echo TERM > "$DIR/signal"; exit 143' TERM; echo started > "$DIR/started"; sleep 30 & wait`)
+	// --wait: on a busy machine the first attempt may time out on nodes.
+	cmd, stdout, stderr := command(t, append(env, "DIR="+dir), "run", "--wait", "30s", "--ttl", "2s", "--grace", "1s",
+		name, "--", "sh", "-c", `trap 'echo TERM > "$DIR/signal"; exit 143' TERM; echo started > "$DIR/started"; sleep 30 & wait`)
 	start := time.Now()
 	require.NoError(t, cmd.Start())
 	waitFile(t, filepath.Join(dir, "started"))
