@@ -65,8 +65,10 @@ func TestScenariosRunAgainstRealServers(t *testing.T) {
 		}
 	}
 	for _, lib := range []string{libQ, libR} {
-		if ps := res.par[lib]; len(ps) != 1 || ps[0].cycles == 0 || ps[0].cpuPerCycle <= 0 {
-			t.Errorf("parallel %s: %+v; want one run with cycles and CPU per cycle", lib, ps)
+		// The sequential scenarios left fewer idle connections than 32
+		// goroutines need, so the servers must have seen new ones.
+		if ps := res.par[lib]; len(ps) != 1 || ps[0].cycles == 0 || ps[0].cpuPerCycle <= 0 || ps[0].dials <= 0 {
+			t.Errorf("parallel %s: %d runs; want one with cycles, CPU per cycle and connections opened", lib, len(ps))
 		}
 		if cs := res.cont[lib]; len(cs) != 1 || cs[0].grants == 0 || cs[0].fewest > cs[0].most || cs[0].p50 <= 0 {
 			t.Errorf("contended %s: %d runs; want one with grants, fewest <= most and a wait", lib, len(cs))

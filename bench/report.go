@@ -71,6 +71,14 @@ func parRows(t *table, res *results) {
 	rc := med(r, func(p parResult) float64 { return float64(p.cpuPerCycle) })
 	t.add(title, "cycles/s", rate(qr), rate(rr), ratio(qr, rr))
 	t.add("", "CPU time per cycle (process, user+system)", dur(qc), dur(rc), ratio(qc, rc))
+	perCycle := func(p parResult) float64 {
+		if p.cycles == 0 {
+			return 0
+		}
+		return float64(p.dials) / float64(p.cycles)
+	}
+	qd, rd := med(q, perCycle), med(r, perCycle)
+	t.add("", "connections opened per cycle (servers' INFO, all 5 nodes)", fmt.Sprintf("%.2f", qd), fmt.Sprintf("%.2f", rd), ratio(qd, rd))
 	t.add("", failTitle(res), failCell(q, func(p parResult) failures { return p.fail }),
 		failCell(r, func(p parResult) failures { return p.fail }), "")
 }

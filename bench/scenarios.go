@@ -55,6 +55,7 @@ type parResult struct {
 	cycles      int
 	rate        float64       // cycles per second, all goroutines together
 	cpuPerCycle time.Duration // process CPU time (user+system) per cycle
+	dials       int64         // connections the servers accepted meanwhile
 	fail        failures
 }
 

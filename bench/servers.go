@@ -134,6 +134,33 @@ func uptime(ctx context.Context, addr string) (time.Duration, error) {
 	return 0, errors.New("INFO reports no uptime_in_seconds")
 }
 
+// connectionsReceived returns the sum over addrs of the connections each
+// server has accepted since it started (INFO total_connections_received),
+// not counting the connection that asked.
+func connectionsReceived(ctx context.Context, addrs []string) (int64, error) {
+	var sum int64
+	for _, a := range addrs {
+		text, err := redis.String(command(ctx, a, time.Second, "INFO", "stats"))
+		if err != nil {
+			return 0, fmt.Errorf("INFO stats of %s: %w", a, err)
+		}
+		found := false
+		for line := range strings.Lines(text) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "total_connections_received:"); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return 0, fmt.Errorf("INFO total_connections_received %q of %s: %w", v, a, err)
+				}
+				sum, found = sum+n-1, true
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("INFO of %s reports no total_connections_received", a)
+		}
+	}
+	return sum, nil
+}
+
 // serverVersion returns the redis_version a server reports, or "?".
 func serverVersion(ctx context.Context, addr string) string {
 	text, err := redis.String(command(ctx, addr, time.Second, "INFO", "server"))

@@ -111,9 +111,19 @@ func parallelAndContended(ctx context.Context, res *results, _ []*server, libs m
 				keys[i] = fmt.Sprintf("%s:%d", key("parallel", name, rep), i)
 			}
 			prog.stepf("4. %d goroutines on %d names: rep %d/%d, %s", parallel, parallel, rep, res.cfg.reps, name)
+			before, err := connectionsReceived(ctx, res.addrs)
+			if err != nil {
+				return err
+			}
 			p := runParallel(ctx, libs[name], keys, res.cfg.duration)
+			after, err := connectionsReceived(ctx, res.addrs)
+			if err != nil {
+				return err
+			}
+			p.dials = after - before
 			res.par[name] = append(res.par[name], p)
-			prog.printf("%d cycles, %.0f/s, %v CPU per cycle, %d failures", p.cycles, p.rate, p.cpuPerCycle.Round(time.Microsecond), p.fail.count)
+			prog.printf("%d cycles, %.0f/s, %v CPU per cycle, %d connections opened, %d failures",
+				p.cycles, p.rate, p.cpuPerCycle.Round(time.Microsecond), p.dials, p.fail.count)
 			sayFirst(prog, p.fail)
 		}
 	}
