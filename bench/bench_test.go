@@ -75,8 +75,8 @@ func TestScenariosRunAgainstRealServers(t *testing.T) {
 		}
 	}
 	for _, lib := range []string{libQ, libR, libQFence} {
-		if as := res.allocs[lib]; len(as) != 1 || as[0].allocs <= 0 {
-			t.Errorf("allocations %s: %d runs; want one with allocations counted", lib, len(as))
+		if as := res.allocs[lib]; len(as) != 1 || as[0].allocs <= 0 || as[0].dials < 0 {
+			t.Errorf("allocations %s: %d runs; want one with allocations and connections counted", lib, len(as))
 		}
 	}
 

@@ -110,9 +110,21 @@ func allocRows(t *table, res *results) {
 	title := fmt.Sprintf("6. heap allocations per Lock+Unlock pair (%d sequential pairs, GC settled)", res.cfg.allocPairs)
 	t.add(title, "allocations per pair", num(med(q, allocs)), num(med(r, allocs)), ratio(med(q, allocs), med(r, allocs)))
 	t.add("", "bytes per pair", num(med(q, bytes)), num(med(r, bytes)), ratio(med(q, bytes), med(r, bytes)))
+	t.add("", "connections opened per 1000 pairs (each costs allocations)", dialsCell(q), dialsCell(r), "")
 	t.add("7. the same, quorumlock with WithFencing()", "allocations per pair", num(med(qf, allocs)), "no fencing",
 		times(med(qf, allocs), med(q, allocs))+" unfenced")
 	t.add("", "bytes per pair", num(med(qf, bytes)), "", times(med(qf, bytes), med(q, bytes))+" unfenced")
+}
+
+// dialsCell is the median of connections opened per 1000 pairs, or "?"
+// if a count could not be read.
+func dialsCell(as []allocResult) string {
+	for _, a := range as {
+		if a.dials < 0 {
+			return "?"
+		}
+	}
+	return num(med(as, func(a allocResult) float64 { return 1000 * float64(a.dials) / float64(a.pairs) }))
 }
 
 func failTitle(res *results) string {

@@ -163,13 +163,17 @@ type allocResult struct {
 	pairs  int
 	allocs float64 // heap allocations per pair
 	bytes  float64 // bytes allocated per pair
+	dials  int64   // connections the servers accepted meanwhile, -1 if unknown
 	fail   failures
 }
 
 // runAllocs counts the heap allocations of pairs sequential Lock+Unlock
 // pairs, from a settled heap to the end of the library's background work.
 // The whole process is counted, so nothing else should run meanwhile.
-func runAllocs(ctx context.Context, lib library, key string, pairs int) allocResult {
+// conns, called outside the counted stretch, returns how many connections
+// the servers have accepted so far: a command that times out costs its
+// connection, and a new one costs allocations.
+func runAllocs(ctx context.Context, lib library, key string, pairs int, conns func() (int64, error)) allocResult {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w := lib.worker(key)
@@ -179,6 +183,7 @@ func runAllocs(ctx context.Context, lib library, key string, pairs int) allocRes
 		f.add(err)
 	}
 	lib.settle()
+	c0, err0 := conns()
 	runtime.GC()
 	runtime.GC()
 	var before, after runtime.MemStats
@@ -192,10 +197,16 @@ func runAllocs(ctx context.Context, lib library, key string, pairs int) allocRes
 	}
 	lib.settle()
 	runtime.ReadMemStats(&after)
-	return allocResult{
+	c1, err1 := conns()
+	r := allocResult{
 		pairs:  pairs,
 		allocs: float64(after.Mallocs-before.Mallocs) / float64(pairs),
 		bytes:  float64(after.TotalAlloc-before.TotalAlloc) / float64(pairs),
+		dials:  c1 - c0,
 		fail:   f,
 	}
+	if err0 != nil || err1 != nil {
+		r.dials = -1
+	}
+	return r
 }

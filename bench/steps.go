@@ -142,12 +142,14 @@ func parallelAndContended(ctx context.Context, res *results, _ []*server, libs m
 
 // allocations is scenario 6, and its fencing row.
 func allocations(ctx context.Context, res *results, _ []*server, libs map[string]library, _ *reaper, prog *progress) error {
+	conns := func() (int64, error) { return connectionsReceived(ctx, res.addrs) }
 	for rep := 1; rep <= res.cfg.reps; rep++ {
 		for _, name := range []string{libQ, libR, libQFence} {
 			prog.stepf("6. allocations over %d pairs: rep %d/%d, %s", res.cfg.allocPairs, rep, res.cfg.reps, name)
-			a := runAllocs(ctx, libs[name], key("allocs", name, rep), res.cfg.allocPairs)
+			a := runAllocs(ctx, libs[name], key("allocs", name, rep), res.cfg.allocPairs, conns)
 			res.allocs[name] = append(res.allocs[name], a)
-			prog.printf("%.1f allocations, %.0f bytes per pair, %d failures", a.allocs, a.bytes, a.fail.count)
+			prog.printf("%.1f allocations, %.0f bytes per pair, %d connections opened, %d failures",
+				a.allocs, a.bytes, a.dials, a.fail.count)
 			sayFirst(prog, a.fail)
 		}
 	}
