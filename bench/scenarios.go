@@ -171,9 +171,10 @@ type allocResult struct {
 // pairs, from a settled heap to the end of the library's background work.
 // The whole process is counted, so nothing else should run meanwhile.
 // conns, called outside the counted stretch, returns how many connections
-// the servers have accepted so far: a command that times out costs its
-// connection, and a new one costs allocations.
-func runAllocs(ctx context.Context, lib library, key string, pairs int, conns func() (int64, error)) allocResult {
+// the servers have accepted so far, its own included: a command that
+// times out, or that finds every pooled connection busy, opens one, and
+// each costs allocations. nodes is how many connections conns opens.
+func runAllocs(ctx context.Context, lib library, key string, pairs int, conns func() (int64, error), nodes int) allocResult {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w := lib.worker(key)
@@ -202,7 +203,7 @@ func runAllocs(ctx context.Context, lib library, key string, pairs int, conns fu
 		pairs:  pairs,
 		allocs: float64(after.Mallocs-before.Mallocs) / float64(pairs),
 		bytes:  float64(after.TotalAlloc-before.TotalAlloc) / float64(pairs),
-		dials:  c1 - c0,
+		dials:  c1 - c0 - int64(nodes),
 		fail:   f,
 	}
 	if err0 != nil || err1 != nil {

@@ -136,7 +136,8 @@ func uptime(ctx context.Context, addr string) (time.Duration, error) {
 
 // connectionsReceived returns the sum over addrs of the connections each
 // server has accepted since it started (INFO total_connections_received),
-// not counting the connection that asked.
+// counting the connection that asked: between two calls, the servers
+// accepted the difference less len(addrs) connections from others.
 func connectionsReceived(ctx context.Context, addrs []string) (int64, error) {
 	var sum int64
 	for _, a := range addrs {
@@ -151,7 +152,7 @@ func connectionsReceived(ctx context.Context, addrs []string) (int64, error) {
 				if err != nil {
 					return 0, fmt.Errorf("INFO total_connections_received %q of %s: %w", v, a, err)
 				}
-				sum, found = sum+n-1, true
+				sum, found = sum+n, true
 			}
 		}
 		if !found {

@@ -120,7 +120,7 @@ func parallelAndContended(ctx context.Context, res *results, _ []*server, libs m
 			if err != nil {
 				return err
 			}
-			p.dials = after - before
+			p.dials = after - before - int64(len(res.addrs))
 			res.par[name] = append(res.par[name], p)
 			prog.printf("%d cycles, %.0f/s, %v CPU per cycle, %d connections opened, %d failures",
 				p.cycles, p.rate, p.cpuPerCycle.Round(time.Microsecond), p.dials, p.fail.count)
@@ -146,7 +146,7 @@ func allocations(ctx context.Context, res *results, _ []*server, libs map[string
 	for rep := 1; rep <= res.cfg.reps; rep++ {
 		for _, name := range []string{libQ, libR, libQFence} {
 			prog.stepf("6. allocations over %d pairs: rep %d/%d, %s", res.cfg.allocPairs, rep, res.cfg.reps, name)
-			a := runAllocs(ctx, libs[name], key("allocs", name, rep), res.cfg.allocPairs, conns)
+			a := runAllocs(ctx, libs[name], key("allocs", name, rep), res.cfg.allocPairs, conns, len(res.addrs))
 			res.allocs[name] = append(res.allocs[name], a)
 			prog.printf("%.1f allocations, %.0f bytes per pair, %d connections opened, %d failures",
 				a.allocs, a.bytes, a.dials, a.fail.count)

@@ -84,3 +84,33 @@ func TestDelayProxyDelaysEveryRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectionsReceivedCountsOthersExactly opens three connections
+// between two readings and checks that exactly three are counted.
+func TestConnectionsReceivedCountsOthersExactly(t *testing.T) {
+	requireRedis(t)
+	r := newReaper()
+	defer r.stopAll()
+	ctx := context.Background()
+	servers, err := startServers(ctx, r, 1, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := []string{servers[0].addr}
+	before, err := connectionsReceived(ctx, addrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := ping(ctx, addrs[0], 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := connectionsReceived(ctx, addrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after - before - int64(len(addrs)); got != 3 {
+		t.Errorf("counted %d connections between the readings, want 3", got)
+	}
+}
