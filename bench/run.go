@@ -148,6 +148,9 @@ func waitQuarantine(ctx context.Context, addrs []string, prog *progress) (time.D
 			prog.printf("every node up for %v: quarantine over", least)
 			return time.Since(start), nil
 		}
+		if time.Since(start) > defaultQuarantine+30*time.Second {
+			return 0, fmt.Errorf("the youngest node reports %v of uptime after %v of waiting", least, time.Since(start).Round(time.Second))
+		}
 		if time.Since(lastSaid) >= 2*time.Second {
 			prog.printf("youngest node up for %v of more than %v", least, defaultQuarantine)
 			lastSaid = time.Now()
