@@ -17,10 +17,14 @@ func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
 func writeReport(w io.Writer, res *results, command string) {
 	c, m := res.cfg, res.machine
 	fmt.Fprintf(w, "#### quorumlock and redsync side by side, %s\n\n", res.start.Format("2006-01-02"))
+	reps := fmt.Sprintf("Medians of %d repetitions", c.reps)
+	if c.reps == 1 {
+		reps = "One repetition"
+	}
 	fmt.Fprintf(w, "`%s` on %s (%d cores), Linux %s, %s, redis-server %s: five processes on 127.0.0.1 "+
-		"(appendonly yes, appendfsync everysec), load average %s at the start. Medians of %d repetitions, "+
+		"(appendonly yes, appendfsync everysec), load average %s at the start. %s, "+
 		"the libraries interleaved; each timed run lasts %v.\n\n",
-		command, m.cpu, m.cores, m.kernel, m.goVer, m.redis, m.loadAvg, c.reps, c.duration)
+		command, m.cpu, m.cores, m.kernel, m.goVer, m.redis, m.loadAvg, reps, c.duration)
 	fmt.Fprintf(w, "quorumlock: its defaults (ttl 10s, node timeout 50ms, restart quarantine on: the run first waited "+
 		"%.1fs until every node had been up for longer than it). redsync v4.18.1: its defaults (expiry 8s, 32 tries, "+
 		"waits for every node) over its redigo adapter, on pools like quorumlock's (16 idle connections, no cap) "+
@@ -128,6 +132,9 @@ func dialsCell(as []allocResult) string {
 }
 
 func failTitle(res *results) string {
+	if res.cfg.reps == 1 {
+		return "failures (first error)"
+	}
 	return fmt.Sprintf("failures (all %d reps; first error)", res.cfg.reps)
 }
 
