@@ -27,8 +27,9 @@ const dockerTimeout = time.Minute
 // docker CLI. Node i is compose service redis<i+1>, which holds for the
 // default REDLOCK_NODES only.
 type faults struct {
-	t   *testing.T
-	ids []string // container id of each node
+	t         *testing.T
+	ids       []string // container id of each node
+	restarted bool     // some node was started again during the test
 }
 
 var (
@@ -119,9 +120,11 @@ func (f *faults) unpause(nodes ...int) { f.t.Helper(); f.run("unpause", nodes) }
 // kill sends SIGKILL to the nodes; their ports refuse connections.
 func (f *faults) kill(nodes ...int) { f.t.Helper(); f.run("kill", nodes) }
 
-// start starts killed nodes and waits until they answer PING.
+// start starts killed nodes and waits until they answer PING. The test's
+// cleanup then waits until they are out of the library's quarantine.
 func (f *faults) start(nodes ...int) {
 	f.t.Helper()
+	f.restarted = true
 	f.run("start", nodes)
 	if err := waitPing(nodes, restoreTimeout); err != nil {
 		f.t.Fatal(err)
@@ -146,6 +149,7 @@ func (f *faults) restore() {
 			_, err = dockerCmd("unpause", id)
 		default: // exited, created, dead
 			_, err = dockerCmd("start", id)
+			f.restarted = true
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -154,6 +158,11 @@ func (f *faults) restore() {
 		}
 	}
 	errs = append(errs, waitPing(allNodes(), restoreTimeout))
+	if f.restarted {
+		// Restarted nodes do not vote until the library's quarantine has
+		// passed: the next test must not start before.
+		errs = append(errs, waitUptime(quarantineWait))
+	}
 	if err := errors.Join(errs...); err != nil {
 		f.t.Errorf("restoring the cluster: %v", err)
 	}

@@ -30,11 +30,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gomodule/redigo/redis"
 	"go.uber.org/goleak"
 
 	"github.com/quorumlock/quorumlock/internal/compose"
@@ -83,6 +85,12 @@ func TestMain(m *testing.M) {
 			_ = f.Value.Set("^Example")
 		}
 	}
+	if clusterErr == nil {
+		if err := waitUptime(quarantineWait); err != nil {
+			fmt.Fprintf(os.Stderr, "integration: FAIL: %v\n", err)
+			os.Exit(1)
+		}
+	}
 	stop := heartbeat(os.Stderr, heartbeatEvery)
 	code := m.Run()
 	stop()
@@ -93,6 +101,58 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// quarantineWait is how long every node must have been up before the suite
+// starts: the library does not count the votes of nodes that started less
+// than its quarantine ago (the client's ttl plus drift, 10.1s by default),
+// and a cluster just brought up is that young.
+const quarantineWait = 11 * time.Second
+
+// waitUptime waits until every node reports an uptime of at least d, saying
+// what it waits for.
+func waitUptime(d time.Duration) error {
+	deadline := time.Now().Add(d + time.Minute)
+	said := false
+	for {
+		youngest := time.Duration(-1)
+		for i := range nodeURLs {
+			ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+			text, err := redis.String(doNode(ctx, i, "INFO", "server"))
+			cancel()
+			if err != nil {
+				return fmt.Errorf("reading the uptime of node %d: %w", i, err)
+			}
+			up := uptimeOf(text)
+			if youngest < 0 || up < youngest {
+				youngest = up
+			}
+		}
+		if youngest >= d {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the nodes were not up for %v within %v", d, d+time.Minute)
+		}
+		if !said {
+			fmt.Fprintf(os.Stderr, "integration: waiting %v until every node has been up for %v (the library's quarantine)\n",
+				(d - youngest).Round(time.Second), d)
+			said = true
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// uptimeOf reads uptime_in_seconds from INFO text.
+func uptimeOf(text string) time.Duration {
+	for line := range strings.Lines(text) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "uptime_in_seconds:"); ok {
+			if s, err := strconv.Atoi(v); err == nil {
+				return time.Duration(s) * time.Second
+			}
+		}
+	}
+	return 0
 }
 
 // nodesFromEnv reads REDLOCK_NODES and reports whether it names the compose

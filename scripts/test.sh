@@ -139,6 +139,21 @@ done < <(find . -name go.mod -not -path '*/.*' -not -path '*/testdata/*' | sort)
 
 printf '== quorumlock tests: %s; modules: %s\n' "$(go version)" "${MODULES[*]}"
 
+# install_redis installs Debian's redis-server package when it is missing:
+# unit tests start real redis-server processes (conformance of the backends,
+# node vetting, benchmarks), and the cluster's image is built from it.
+install_redis() {
+	command -v redis-server >/dev/null 2>&1 && return 0
+	local sudo=()
+	[[ "$(id -u)" == 0 ]] || sudo=(sudo)
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-server redis-tools ||
+		{ "${sudo[@]}" apt-get update -q && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-server redis-tools; }
+	# Debian starts the packaged service; the tests start servers of their own.
+	"${sudo[@]}" systemctl stop redis-server 2>/dev/null || "${sudo[@]}" service redis-server stop 2>/dev/null || true
+}
+step "redis-server for the unit tests (Debian package)" install_redis || true
+export REDLOCK_REQUIRE_REDIS=1 # a missing redis-server fails the tests that need it
+
 step "gofmt" gofmt_check || true
 
 for mod in "${MODULES[@]}"; do
@@ -170,6 +185,8 @@ done
 if [[ "$unit_only" == 1 ]]; then
 	exit 0
 fi
+
+step "the redlock image (FROM scratch)" "$REPO_DIR/scripts/docker-image.sh" || true
 
 cluster_started=1 # from here on, finish removes it whatever happens
 if step "start the five-node cluster" "$REPO_DIR/scripts/cluster.sh" up; then
