@@ -3,8 +3,7 @@ package conformance
 import (
 	"context"
 	"crypto/tls"
-	"os"
-	"testing"
+		"testing"
 	"time"
 
 	"github.com/quorumlock/quorumlock/redlock"
@@ -37,10 +36,7 @@ func Run(t *testing.T, f Factory) {
 	for _, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {
 			if why := k.missing(); why != "" {
-				if os.Getenv(requireRedis) == "1" {
-					t.Fatalf("%s, and %s=1 requires it", why, requireRedis)
-				}
-				t.Skipf("%s; set %s=1 to make this a failure", why, requireRedis)
+				skipMissing(t, why)
 			}
 			for _, c := range checks {
 				t.Run(c.name, func(t *testing.T) { c.run(t, &env{kind: k, factory: f}) })

@@ -199,3 +199,25 @@ func newPassword(tb testing.TB) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// RedisServer starts a redis-server process on a free loopback port for a
+// test or benchmark, stopped when tb ends, and returns its host:port. When
+// redis-server is not installed it skips tb, or fails it if the environment
+// variable REDLOCK_REQUIRE_REDIS is 1.
+func RedisServer(tb testing.TB) string {
+	tb.Helper()
+	if why := redisMissing(); why != "" {
+		skipMissing(tb, why)
+	}
+	return startRedis(tb, "").addr()
+}
+
+// skipMissing skips tb because a server cannot be started for the reason
+// why, or fails it if REDLOCK_REQUIRE_REDIS is 1.
+func skipMissing(tb testing.TB, why string) {
+	tb.Helper()
+	if os.Getenv(requireRedis) == "1" {
+		tb.Fatalf("%s, and %s=1 requires it", why, requireRedis)
+	}
+	tb.Skipf("%s; set %s=1 to make this a failure", why, requireRedis)
+}
