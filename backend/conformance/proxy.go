@@ -108,6 +108,7 @@ func (p *proxy) serve() {
 			return
 		}
 		l := &link{raw: c}
+		l.changed.L = &l.mu
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
@@ -211,6 +212,7 @@ func (p *proxy) commands(l *link) {
 		case stalled:
 			continue
 		case cut:
+			l.drain() // the replies to earlier commands go out first
 			return
 		}
 		l.push(lose)
@@ -231,13 +233,20 @@ func (p *proxy) replies(l *link) {
 		if err != nil {
 			return
 		}
-		if kind != '>' && l.pop() {
+		if kind == '>' {
+			if _, err := l.client.Write(raw); err != nil {
+				return
+			}
+			continue
+		}
+		if l.next() {
 			p.set(func() { p.lost++ })
 			return
 		}
 		if _, err := l.client.Write(raw); err != nil {
 			return
 		}
+		l.delivered()
 	}
 }
 
@@ -246,10 +255,11 @@ type link struct {
 	raw net.Conn // the accepted connection
 
 	mu      sync.Mutex
-	client  net.Conn // raw, or TLS over it
+	changed sync.Cond // on mu: a reply was delivered, or the link closed
+	client  net.Conn  // raw, or TLS over it
 	server  net.Conn
 	dead    bool
-	pending []bool // per forwarded command, in order: drop its reply
+	pending []bool // per forwarded command not yet answered, in order: drop its reply
 }
 
 // attach records the link's connections, or closes server and reports
@@ -271,21 +281,37 @@ func (l *link) push(lose bool) {
 	l.pending = append(l.pending, lose)
 }
 
-// pop reports whether the reply now arriving is to be dropped.
-func (l *link) pop() bool {
+// next reports whether the reply now arriving is to be dropped.
+func (l *link) next() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.pending) == 0 {
-		return false
+	return len(l.pending) > 0 && l.pending[0]
+}
+
+// delivered records that the oldest command's reply reached the client.
+func (l *link) delivered() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.pending) > 0 {
+		l.pending = l.pending[1:]
 	}
-	lose := l.pending[0]
-	l.pending = l.pending[1:]
-	return lose
+	l.changed.Broadcast()
+}
+
+// drain waits until every forwarded command's reply has reached the client,
+// or the link closed.
+func (l *link) drain() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for len(l.pending) > 0 && !l.dead {
+		l.changed.Wait()
+	}
 }
 
 func (l *link) close() {
 	l.mu.Lock()
 	l.dead = true
+	l.changed.Broadcast()
 	server := l.server
 	l.mu.Unlock()
 	_ = l.raw.Close()
