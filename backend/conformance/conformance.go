@@ -3,7 +3,7 @@ package conformance
 import (
 	"context"
 	"crypto/tls"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/quorumlock/quorumlock/redlock"
