@@ -22,9 +22,9 @@
 // knowing that the first copy may have run, and falls back from EVALSHA to
 // EVAL itself: a Conn sends plain EVALSHA and EVAL. Replies are normalised
 // to the library's values whichever protocol the client speaks (RESP3 by
-// default); a RESP3 boolean, which Redis sends only for a script that
-// calls redis.setresp(3), becomes 1 for true and nil for false, as Lua's
-// booleans do in the default conversion.
+// default), as a RESP2 client gets them: Lua's false is nil, and a RESP3
+// boolean, which Redis sends only for a script that calls
+// redis.setresp(3), is 1 for true and 0 for false.
 //
 // [redlock.NewNode]: https://pkg.go.dev/github.com/quorumlock/quorumlock/redlock#NewNode
 package goredis
@@ -133,8 +133,8 @@ type once struct{ *redis.Cmd }
 func (once) NoRetry() bool { return true }
 
 // normalize turns a go-redis reply into quorumlock's reply values: int64,
-// string, nil or []any of those. RESP3 booleans become what RESP2 makes of
-// Lua's booleans: 1 for true, nil for false.
+// string, nil or []any of those. A RESP3 boolean becomes what a RESP2
+// client gets: 1 for true, 0 for false.
 func normalize(reply any) (any, error) {
 	switch v := reply.(type) {
 	case nil, int64, string:
@@ -143,7 +143,7 @@ func normalize(reply any) (any, error) {
 		if v {
 			return int64(1), nil
 		}
-		return nil, nil
+		return int64(0), nil
 	case []any:
 		for i, e := range v {
 			n, err := normalize(e)

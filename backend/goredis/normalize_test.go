@@ -8,8 +8,8 @@ import (
 )
 
 // RESP3 booleans reach a script's caller only when the script calls
-// redis.setresp(3), which the library's scripts do not; they are mapped as
-// RESP2 maps Lua's booleans all the same.
+// redis.setresp(3), which the library's scripts do not; they become what a
+// RESP2 client gets all the same.
 func TestNormalize(t *testing.T) {
 	failed := errors.New("WRONGTYPE inside")
 	cases := []struct {
@@ -19,8 +19,8 @@ func TestNormalize(t *testing.T) {
 		err  error
 	}{
 		{"true", true, int64(1), nil},
-		{"false", false, nil, nil},
-		{"nested booleans", []any{true, []any{false, "x"}}, []any{int64(1), []any{nil, "x"}}, nil},
+		{"false", false, int64(0), nil},
+		{"nested booleans", []any{true, []any{false, "x"}}, []any{int64(1), []any{int64(0), "x"}}, nil},
 		{"error inside an array", []any{int64(1), failed}, nil, failed},
 	}
 	for _, c := range cases {
