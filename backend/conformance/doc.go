@@ -20,9 +20,10 @@
 // REDLOCK_REQUIRE_REDIS=1):
 //
 //   - replies: integers, strings, Lua's false and true, nested arrays come
-//     back as int64, string, nil and []any, whichever protocol the client
-//     speaks;
-//   - error replies keep the server's text, code first (ERR included);
+//     back as int64, string, nil and []any as a RESP2 client gets them,
+//     whichever protocol the client speaks (RESP3 booleans as 1 and 0);
+//   - error replies keep the server's text, code first (ERR included),
+//     inside an array too;
 //   - EVALSHA of an unknown digest fails with NOSCRIPT, and the library's
 //     own fallback to EVAL locks, extends and unlocks on a fresh server;
 //   - Info returns the server's INFO text;

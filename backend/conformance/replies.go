@@ -34,6 +34,16 @@ func checkReplies(t *testing.T, e *env) {
 		{"keys and args", "return {KEYS[1], ARGV[1], ARGV[2]}",
 			[]any{"conformance:missing", "token", "1500"}},
 	}
+	if s.server.isReal() {
+		// A script that sets RESP3 returns booleans, which RESP2 turns into
+		// 1 and 0. (miniredis switches the whole connection to RESP3
+		// instead, so it is left out.)
+		cases = append(cases, struct {
+			name string
+			src  string
+			want any
+		}{"RESP3 booleans", "redis.setresp(3); return {true, false}", []any{int64(1), int64(0)}})
+	}
 	keys := []string{"conformance:missing"}
 	args := []any{"token", int64(1500)}
 	for _, c := range cases {
@@ -60,18 +70,19 @@ func checkReplies(t *testing.T, e *env) {
 // text, code first, in the error or one it wraps.
 func checkErrorText(t *testing.T, e *env) {
 	s := e.start(t, options{})
-	for _, text := range []string{
-		"ERR conformance failure",       // ERR, which some clients strip
-		"WRONGTYPE conformance failure", // another code
-		"NOPERM conformance failure",    // one the library classifies
+	for _, c := range []struct{ src, text string }{
+		{"return redis.error_reply(ARGV[1])", "ERR conformance failure"},       // ERR, which some clients strip
+		{"return redis.error_reply(ARGV[1])", "WRONGTYPE conformance failure"}, // another code
+		{"return redis.error_reply(ARGV[1])", "NOPERM conformance failure"},    // one the library classifies
+		{"return {1, redis.error_reply(ARGV[1])}", "ERR conformance nested"},   // inside an array
 	} {
-		_, err := s.conn.Eval(ctx(t), "return redis.error_reply(ARGV[1])", nil, []any{text})
+		reply, err := s.conn.Eval(ctx(t), c.src, nil, []any{c.text})
 		if err == nil {
-			t.Errorf("an error reply %q came back as no error", text)
+			t.Errorf("an error reply %q came back as %#v and no error", c.text, reply)
 			continue
 		}
-		if !hasText(err, text) {
-			t.Errorf("an error reply %q came back as %q: no error in its chain has the server's text", text, err)
+		if !hasText(err, c.text) {
+			t.Errorf("an error reply %q came back as %q: no error in its chain has the server's text", c.text, err)
 		}
 	}
 }
