@@ -18,7 +18,9 @@
 // go-redis resends a command whose connection broke (MaxRetries). That
 // would hide from the library that a script's reply was lost, so a Conn
 // sends each command once, whatever MaxRetries says; the client keeps its
-// retries for your other commands. The library resends its scripts itself,
+// retries for your other commands. (Hooks on the client see such a command
+// as a redis.Cmder that wraps a *redis.Cmd and whose NoRetry is true; its
+// name and arguments read as usual.) The library resends its scripts itself,
 // knowing that the first copy may have run, and falls back from EVALSHA to
 // EVAL itself: a Conn sends plain EVALSHA and EVAL. Replies are normalised
 // to the library's values whichever protocol the client speaks (RESP3 by
