@@ -1,0 +1,46 @@
+// Package conformance is the test suite every quorumlock backend passes: a
+// [redlock.Conn] over any Redis client must behave the same for the
+// library's algorithm to hold. A backend's test calls [Run] with a
+// [Factory] that wraps the client library's own client:
+//
+//	func TestConformance(t *testing.T) {
+//		conformance.Run(t, func(tb testing.TB, s conformance.Server) redlock.Conn {
+//			client := newClient(s.Addr, s.Password, s.TLS) // the user's client
+//			tb.Cleanup(func() { client.Close() })
+//			conn, err := mybackend.New(client)
+//			if err != nil {
+//				tb.Fatal(err)
+//			}
+//			return conn
+//		})
+//	}
+//
+// Run checks, against miniredis and against redis-server processes it
+// starts on loopback (skipped when redis-server is missing, unless
+// REDLOCK_REQUIRE_REDIS=1):
+//
+//   - replies: integers, strings, Lua's false and true, nested arrays come
+//     back as int64, string, nil and []any as a RESP2 client gets them,
+//     whichever protocol the client speaks (RESP3 booleans as 1 and 0);
+//   - error replies keep the server's text, code first (ERR included),
+//     inside an array too;
+//   - EVALSHA of an unknown digest fails with NOSCRIPT, and the library's
+//     own fallback to EVAL locks, extends and unlocks on a fresh server;
+//   - Info returns the server's INFO text;
+//   - every call ends by its context's deadline: a command to a server that
+//     stopped answering, a new connection whose AUTH is never answered, a
+//     TLS handshake that never completes;
+//   - a connection closed after the command was read fails the call at
+//     once, and the next call works;
+//   - a command that ran but whose reply was lost with its connection is an
+//     error wrapping io.EOF, io.ErrUnexpectedEOF, ECONNRESET or EPIPE (the
+//     library resends idempotent scripts on those alone, and so must know),
+//     never a silent retry by the client, and Unlock of a lock whose
+//     release reply is lost so returns nil;
+//   - a refused password surfaces as a [redlock.NodeError] wrapping
+//     [redlock.ErrAuth].
+//
+// Wire faults come from a small proxy between the client and the server,
+// which reads the Redis protocol to fault exactly the command meant; with
+// TLS it terminates TLS for the client with a certificate of its own.
+package conformance

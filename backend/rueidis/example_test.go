@@ -1,0 +1,84 @@
+package rueidis_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/rueidis"
+
+	qrueidis "github.com/quorumlock/quorumlock/backend/rueidis"
+	"github.com/quorumlock/quorumlock/redlock"
+)
+
+// exampleServers starts n in-process Redis servers, standing in for
+// independent masters, and returns their addresses and a function that
+// stops them.
+func exampleServers(n int) (addrs []string, stop func()) {
+	var servers []*miniredis.Miniredis
+	for range n {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.Start(); err != nil {
+			log.Fatal(err)
+		}
+		servers = append(servers, mr)
+		addrs = append(addrs, mr.Addr())
+	}
+	return addrs, func() {
+		for _, mr := range servers {
+			mr.Close()
+		}
+	}
+}
+
+// A rueidis user locks with the clients they already have, one per
+// independent master. (DisableCache is for the in-process servers, which
+// have no client-side caching; a real Redis needs no such option.)
+func Example() {
+	addrs, stop := exampleServers(5)
+	defer stop()
+
+	var nodes []*redlock.Node
+	for _, addr := range addrs {
+		rc, err := rueidis.NewClient(rueidis.ClientOption{
+			InitAddress:       []string{addr},
+			ForceSingleClient: true, // one master per node
+			DisableCache:      true,
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer rc.Close() // the client stays yours: the node does not close it
+		conn, err := qrueidis.New(rc)
+		if err != nil {
+			log.Fatal(err)
+		}
+		node, err := redlock.NewNode(addr, conn)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer node.Close()
+		nodes = append(nodes, node)
+	}
+	// The node timeout (50ms by default) is raised for servers that share a
+	// busy machine with the program.
+	client, err := redlock.New(nodes, redlock.WithTTL(10*time.Second), redlock.WithNodeTimeout(time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	lock, err := client.Lock(ctx, "reports:daily")
+	if err != nil {
+		log.Fatal(err) // errors.Is(err, redlock.ErrNotObtained)
+	}
+	fmt.Println("held:", time.Until(lock.Until()) > 8*time.Second)
+	fmt.Println("unlocked:", lock.Unlock(context.WithoutCancel(ctx)) == nil)
+	// Output:
+	// held: true
+	// unlocked: true
+}
