@@ -41,7 +41,6 @@ type lane struct {
 	mu      sync.Mutex
 	conn    *laneConn     // nil until dialed, and after it broke
 	dialing chan struct{} // closed when a dial in progress ends
-	dialErr error
 }
 
 // A laneConn is a live connection and its two goroutines.
