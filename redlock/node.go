@@ -31,7 +31,11 @@ import (
 // The node's NOSCRIPT answers are how it learns that its server restarted
 // (see [WithQuarantine]); a Conn that hid them would turn the quarantine off.
 // Nor may a Conn resend a command by itself after its connection broke: the
-// node resends its scripts itself, and must know when it did.
+// node resends its scripts itself, and must know when it did. A broken
+// connection must show in the error chain as io.EOF, io.ErrUnexpectedEOF,
+// syscall.ECONNRESET or syscall.EPIPE, which is what tells the node to
+// resend; an error reply nested in an array reply is the call's error.
+// backend/conformance checks all of this.
 type Conn interface {
 	// EvalSHA runs the Lua script cached on the server under the SHA-1
 	// digest sha, with keys as KEYS and args (strings and int64s) as ARGV.

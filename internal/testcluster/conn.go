@@ -226,7 +226,8 @@ func (c *Conn) call(ctx context.Context, op Op, do func(context.Context) (any, e
 	c.mu.Lock()
 	c.calls[op]++
 	down, blocked, delay := c.down, c.blocked[op], c.delay[op]
-	lose := c.lose[op] > 0
+	// A reply can only be lost by a command that reaches the server.
+	lose := c.lose[op] > 0 && !down && blocked == nil
 	if lose {
 		c.lose[op]--
 	}
