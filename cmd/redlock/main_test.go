@@ -14,6 +14,8 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/quorumlock/quorumlock/internal/testcluster"
 )
 
 // binary is the redlock command built once for the tests that run it as a
@@ -49,36 +51,29 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// testNodes are in-process Redis servers whose keys expire in real time.
+// testNodes are the in-process cluster's servers, whose keys expire in
+// real time, and their URLs.
 type testNodes struct {
-	servers []*miniredis.Miniredis
-	urls    string // for --nodes and REDLOCK_NODES
+	*testcluster.Cluster
+	servers []*miniredis.Miniredis // Servers[i].Redis(), to read and change data
+	urls    string                 // for --nodes and REDLOCK_NODES
 }
 
 func startNodes(t *testing.T, n int) *testNodes {
 	t.Helper()
-	tn := &testNodes{}
+	c := testcluster.New(t, testcluster.Options{Servers: n, RealTimeTTL: true})
+	tn := &testNodes{Cluster: c}
 	var urls []string
-	for range n {
-		s := miniredis.RunT(t)
-		s.ClockTTL(true)
-		tn.servers = append(tn.servers, s)
-		urls = append(urls, "redis://"+s.Addr())
+	for _, s := range c.Servers {
+		urls = append(urls, s.URL())
+		tn.servers = append(tn.servers, s.Redis())
 	}
 	tn.urls = strings.Join(urls, ",")
 	return tn
 }
 
 // holding returns the indexes of the servers that have key.
-func (tn *testNodes) holding(key string) []int {
-	var idx []int
-	for i, s := range tn.servers {
-		if s.Exists(key) {
-			idx = append(idx, i)
-		}
-	}
-	return idx
-}
+func (tn *testNodes) holding(key string) []int { return tn.Keys(key) }
 
 // env is the test's environment with REDLOCK_NODES pointing at tn.
 func (tn *testNodes) env() []string {

@@ -92,11 +92,11 @@ func TestStatus(t *testing.T) {
 	})
 
 	t.Run("two nodes down", func(t *testing.T) {
-		tn.servers[3].Close()
-		tn.servers[4].Close()
+		tn.Servers[3].Stop()
+		tn.Servers[4].Stop()
 		t.Cleanup(func() {
-			require.NoError(t, tn.servers[3].Restart())
-			require.NoError(t, tn.servers[4].Restart())
+			require.NoError(t, tn.Servers[3].Restart())
+			require.NoError(t, tn.Servers[4].Restart())
 		})
 		r := runInProcess(tn.env(), "status", "held")
 		assert.Equal(t, exitOK, r.code, "stderr: %s", r.stderr)
@@ -104,8 +104,8 @@ func TestStatus(t *testing.T) {
 		assert.Contains(t, r.stdout, "verdict: held by "+fp+" on 3 of 5 nodes (quorum 3)")
 
 		t.Run("then three", func(t *testing.T) {
-			tn.servers[2].Close()
-			t.Cleanup(func() { require.NoError(t, tn.servers[2].Restart()) })
+			tn.Servers[2].Stop()
+			t.Cleanup(func() { require.NoError(t, tn.Servers[2].Restart()) })
 			r := runInProcess(tn.env(), "status", "held")
 			assert.Equal(t, exitUnavailable, r.code)
 			assert.Contains(t, r.stdout, "verdict: unknown: 2 of 5 nodes answered, 3 needed")
