@@ -17,10 +17,7 @@ import (
 
 func TestStatus(t *testing.T) {
 	tn := startNodes(t, 5)
-	nodes, err := (&nodeFlags{urls: tn.urls}).open(stdio{})
-	require.NoError(t, err)
-	t.Cleanup(func() { closeNodes(nodes) })
-	client, err := redlock.New(nodes, redlock.WithTTL(30*time.Second))
+	client, err := redlock.New(tn.Nodes, redlock.WithTTL(30*time.Second))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })
 	lock, err := client.Lock(context.Background(), "held")
@@ -45,22 +42,23 @@ func TestStatus(t *testing.T) {
 		lock    string
 		lines   []string // regexps, one per output line
 		verdict string   // a regexp
+		code    int
 	}{
-		{name: "held", lock: "held", verdict: `verdict: held by ` + fp + ` on 5 of 5 nodes \(quorum 3\)`,
+		{name: "held", lock: "held", code: exitOK, verdict: `verdict: held by ` + fp + ` on 5 of 5 nodes \(quorum 3\)`,
 			lines: []string{`^127\.0\.0\.1:\d+ +yes +yes +` + fp + ` +(29\.\d+|30)s$`}},
-		{name: "free", lock: "free", verdict: regexp.QuoteMeta("verdict: free on 5 of 5 nodes (quorum 3)"),
+		{name: "free", lock: "free", code: exitFalse, verdict: regexp.QuoteMeta("verdict: free on 5 of 5 nodes (quorum 3)"),
 			lines: []string{`^127\.0\.0\.1:\d+ +yes +no +- +-$`}},
-		{name: "split", lock: "split", verdict: regexp.QuoteMeta("verdict: split: 5 of 5 nodes answered, but neither one owner nor absence is on a quorum of 3 (it resolves as keys are released or expire)"),
+		{name: "split", lock: "split", code: exitSplit, verdict: regexp.QuoteMeta("verdict: split: 5 of 5 nodes answered, but neither one owner nor absence is on a quorum of 3 (it resolves as keys are released or expire)"),
 			lines: []string{`^127\.0\.0\.1:\d+ +yes +yes +` + redlock.Fingerprint("token-a") + ` +(19\.\d+|20)s$`,
 				`^127\.0\.0\.1:\d+ +yes +yes +` + redlock.Fingerprint("token-b") + ` +(19\.\d+|20)s$`,
 				`^127\.0\.0\.1:\d+ +yes +no +- +-$`}},
-		{name: "no expiry", lock: "partly", verdict: regexp.QuoteMeta("verdict: free on 3 of 5 nodes (quorum 3)"),
+		{name: "no expiry", lock: "partly", code: exitFalse, verdict: regexp.QuoteMeta("verdict: free on 3 of 5 nodes (quorum 3)"),
 			lines: []string{`^127\.0\.0\.1:\d+ +yes +yes +` + redlock.Fingerprint("token-a") + ` +no expiry$`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runInProcess(tn.env(), "status", tt.lock)
-			require.Equal(t, exitOK, r.code, "stderr: %s", r.stderr)
+			require.Equal(t, tt.code, r.code, "stderr: %s", r.stderr)
 			assert.Empty(t, r.stderr)
 			assert.Regexp(t, `^NODE +REACHABLE +HELD +OWNER +TTL\n`, r.stdout)
 			for _, re := range tt.lines {
@@ -138,6 +136,6 @@ func TestStatus_ofRun(t *testing.T) {
 	assert.Equal(t, exitOK, wait(t, cmd, stdout, stderr, start).code)
 
 	r = runBinary(t, tn.env(), "status", "job")
-	assert.Equal(t, exitOK, r.code, "stderr: %s", r.stderr)
+	assert.Equal(t, exitFalse, r.code, "stderr: %s", r.stderr)
 	assert.Contains(t, r.stdout, "verdict: free on 3 of 3 nodes (quorum 2)")
 }
