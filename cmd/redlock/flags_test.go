@@ -46,6 +46,19 @@ func TestRun_usage(t *testing.T) {
 			code: exitUsage, stderr: "--ttl 40ms is too short: SIGKILL must come 100ms (--grace plus 100ms) before the lock's validity of 37.6ms ends"},
 		{name: "run: ttl not whole ms", env: withNodes, args: []string{"run", "--ttl", "1500us", "x", "--", "true"},
 			code: exitUsage, stderr: "whole number of milliseconds"},
+		{name: "run: grace too long for the ttl", env: withNodes, args: []string{"run", "--ttl", "10s", "--grace", "8s", "x", "--", "true"},
+			code: exitUsage, stderr: "--grace 8s does not fit the 10s ttl: SIGKILL must come 9s (--grace plus 1s) before the lock's validity of 9.898s ends, " +
+				"and renewal needs a quarter of the ttl (2.5s) before that; use --grace 6.3s or less, or --ttl 13s or more"},
+		{name: "run: default grace shortened for a short ttl", env: withNodes, args: []string{"run", "--ttl", "5s", "x", "--", "no-such-program-redlock-test"},
+			code: exitNotFound, stderr: "executable file not found"},
+		{name: "run: negative max hold", env: withNodes, args: []string{"run", "--max-hold", "-1s", "x", "--", "true"},
+			code: exitUsage, stderr: "--max-hold must not be negative, got -1s"},
+		{name: "run: both node flags", args: []string{"run", "--nodes", "redis://127.0.0.1:1", "--nodes-file", "f", "x", "--", "true"},
+			code: exitUsage, stderr: "give --nodes or --nodes-file, not both"},
+		{name: "run: both node variables", env: []string{nodesEnv + "=redis://127.0.0.1:1", nodesFileEnv + "=f"}, args: []string{"run", "x", "--", "true"},
+			code: exitUsage, stderr: "both REDLOCK_NODES and REDLOCK_NODES_FILE are set: unset one"},
+		{name: "run: missing nodes file", args: []string{"run", "--nodes-file", "/no/such/nodes", "x", "--", "true"},
+			code: exitUsage, stderr: "--nodes-file /no/such/nodes: no such file or directory"},
 		{name: "run: zero node timeout", env: withNodes, args: []string{"run", "--node-timeout", "0", "x", "--", "true"},
 			code: exitUsage, stderr: "node timeout must be positive"},
 		{name: "run: no nodes", args: []string{"run", "x", "--", "true"}, code: exitUsage, stderr: "no nodes: give --nodes-file PATH or --nodes URL,URL,..., or set REDLOCK_NODES_FILE or REDLOCK_NODES"},
@@ -103,7 +116,7 @@ func TestRun_usage(t *testing.T) {
 
 // A password in a node URL never appears in a message, whatever is wrong.
 func TestRun_passwordNeverShown(t *testing.T) {
-	const secret = "hunter2-secret"
+	const secret = "hunter2-secret" // and "hunter2" alone, for the passwords with a comma
 	for _, urls := range []string{
 		"redis://user:" + secret + "@127.0.0.1",                      // no port
 		"redis://:" + secret + "@127.0.0.1:99999",                    // bad port
@@ -112,6 +125,9 @@ func TestRun_passwordNeverShown(t *testing.T) {
 		"redis://:" + secret + "@[::1",                               // unparsable
 		"redis://:" + secret + "@127.0.0.1:1?db=2",                   // query
 		"redis://:a@127.0.0.1:1,redis://:" + secret + "@127.0.0.1:1", // duplicate
+		"redis://:hunter2,secret@127.0.0.1,redis://127.0.0.1:2",      // a comma in the password, no port
+		"http://:hunter2,secret@127.0.0.1:1,redis://127.0.0.1:2",     // a comma in the password, bad scheme
+		"redis://:hunter2,secret@127.0.0.1:1/x",                      // a comma in the password, bad database
 	} {
 		for _, cmd := range []string{"run", "status"} {
 			args := []string{cmd, "--nodes", urls, "x"}
@@ -120,7 +136,7 @@ func TestRun_passwordNeverShown(t *testing.T) {
 			}
 			r := runInProcess(nil, args...)
 			assert.Equal(t, exitUsage, r.code, "%s %s: %s", cmd, urls, r.stderr)
-			assert.NotContains(t, r.stderr+r.stdout, secret)
+			assert.NotContains(t, r.stderr+r.stdout, "hunter2")
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -78,7 +79,15 @@ func (tn *testNodes) holding(key string) []int { return tn.Keys(key) }
 
 // env is the test's environment with REDLOCK_NODES pointing at tn.
 func (tn *testNodes) env() []string {
-	return append(os.Environ(), nodesEnv+"="+tn.urls)
+	return append(environ(), nodesEnv+"="+tn.urls)
+}
+
+// environ is the test's environment without the variables that name
+// nodes, which the tests set themselves.
+func environ() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, nodesEnv+"=") || strings.HasPrefix(kv, nodesFileEnv+"=")
+	})
 }
 
 // result is what one redlock invocation did.
