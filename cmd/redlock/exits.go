@@ -46,16 +46,6 @@ var exitTable = []exitRow{
 	{"128+N", "`run`: the program was killed by signal N, or signal N interrupted redlock while it waited for the lock (nothing was run)"},
 }
 
-// exitsMarkdown is exitTable as the README's Markdown table.
-func exitsMarkdown() string {
-	var b strings.Builder
-	b.WriteString("| exit status | meaning |\n|---|---|\n")
-	for _, r := range exitTable {
-		b.WriteString("| " + r.status + " | " + r.meaning + " |\n")
-	}
-	return b.String()
-}
-
 // exitsText is exitTable as plain text for the help, wrapped to 78 columns.
 func exitsText() string {
 	var b strings.Builder

@@ -34,8 +34,8 @@ func (n *nodeFlags) register(fs *flagSet) {
 	fs.StringVar(&n.list, "nodes", "", "comma-separated `URLs` of the independent Redis masters,\n"+
 		"redis://[[user]:password@]host:port[/db] or rediss://... A password\n"+
 		"here is visible to every user in ps: prefer --nodes-file or $"+nodesEnv)
-	fs.StringVar(&n.file, "nodes-file", "", "a file of node URLs, one per line; blank lines and lines\n"+
-		"starting with # are skipped (default $"+nodesFileEnv+")")
+	fs.StringVar(&n.file, "nodes-file", "", "read the node URLs from the file `PATH`, one per line; blank\n"+
+		"lines and lines starting with # are skipped (default $"+nodesFileEnv+")")
 	fs.DurationVar(&n.timeout, "node-timeout", 0,
 		"bound on each round-trip to a node (default: a twentieth of the\nttl, at most 1s)")
 }
