@@ -56,8 +56,8 @@ type demoOptions struct {
 // demoFlags returns the flag set of redlock demo and the options it fills.
 func demoFlags() (*flagSet, *demoOptions) {
 	fs, o := newFlagSet("demo"), &demoOptions{}
-	fs.DurationVar(&o.duration, "duration", 12*time.Second, "how long the workers contend, a quarter in each of the four\nphases (at least 3s); the quarantine and the fencing phase add\nabout 2s")
-	fs.BoolVar(&o.quick, "quick", false, "a short run, as --duration 3s")
+	fs.DurationVar(&o.duration, "duration", 12*time.Second, "how long the workers contend, a quarter in each of the four\nphases (at least 4s); the quarantine and the fencing phase add\nabout 2s")
+	fs.BoolVar(&o.quick, "quick", false, "a short run, as --duration 4s")
 	fs.IntVar(&o.workers, "workers", 5, "how many workers contend for the lock (1 to 50)")
 	return fs, o
 }
@@ -72,7 +72,7 @@ const (
 	demoHoldMin     = 10 * time.Millisecond
 	demoHoldMax     = 40 * time.Millisecond
 	demoThinkMax    = 50 * time.Millisecond // pause between a release and the next Lock
-	demoMinDuration = 3 * time.Second
+	demoMinDuration = 4 * time.Second
 )
 
 // changing is the phase while nodes go down or come back: a Lock call

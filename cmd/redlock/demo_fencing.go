@@ -32,9 +32,9 @@ type fencingScene struct {
 // holder waits there for the first one's keys to expire.
 const fencingTimeout = 10 * time.Second
 
-// fencing plays the fencing phase: worker-1 takes the lock with a fencing
-// token, writes, and pauses without renewing; worker-2 waits for the lock,
-// gets a higher token and writes; worker-1 wakes after its validity and
+// fencing plays the fencing phase: holder A takes the lock with a fencing
+// token, writes, and pauses without renewing; holder B waits for the lock,
+// gets a higher token and writes; holder A wakes after its validity and
 // writes again. Every step goes into the history.
 func (d *demo) fencing(res resource) (fencingScene, error) {
 	var scene fencingScene
@@ -42,21 +42,21 @@ func (d *demo) fencing(res resource) (fencingScene, error) {
 		len(demoPhases)+1, d.since().Seconds())
 	a, b := d.clients[0], d.clients[len(d.clients)-1]
 
-	first, ha, err := d.fencedLock(a, "worker-1")
+	first, ha, err := d.fencedLock(a, "holder A")
 	if err != nil {
 		return scene, err
 	}
 	scene.first = first.Fence()
-	fmt.Fprintf(d.out, "  t=%5.2fs  worker-1 holds the lock with fencing token %d, valid for %v; writes: %s\n",
+	fmt.Fprintf(d.out, "  t=%5.2fs  holder A holds the lock with fencing token %d, valid for %v; writes: %s\n",
 		d.since().Seconds(), scene.first, time.Until(first.Until()).Round(time.Millisecond), verdict(res.write(ha, scene.first)))
-	fmt.Fprintf(d.out, "  t=%5.2fs  worker-1 pauses (a GC pause, swap, SIGSTOP) and does not renew the lock\n", d.since().Seconds())
+	fmt.Fprintf(d.out, "  t=%5.2fs  holder A pauses (a GC pause, swap, SIGSTOP) and does not renew the lock\n", d.since().Seconds())
 
-	second, hb, err := d.fencedLock(b, "worker-2")
+	second, hb, err := d.fencedLock(b, "holder B")
 	if err != nil {
 		return scene, err
 	}
 	scene.second = second.Fence()
-	fmt.Fprintf(d.out, "  t=%5.2fs  worker-2 gets the lock once worker-1's keys expired, with fencing token %d; writes: %s\n",
+	fmt.Fprintf(d.out, "  t=%5.2fs  holder B gets the lock once holder A's keys expired, with fencing token %d; writes: %s\n",
 		d.since().Seconds(), scene.second, verdict(res.write(hb, scene.second)))
 	end := time.Now()
 	if err := hb.End(end, ending(second.Unlock(context.Background()))); err != nil {
@@ -75,13 +75,13 @@ func (d *demo) fencing(res resource) (fencingScene, error) {
 		what = "refused, since the resource has seen token " + fmt.Sprint(scene.second)
 	}
 	if late < 0 {
-		fmt.Fprintf(d.out, "  t=%5.2fs  worker-1 wakes and writes with token %d: %s\n", d.since().Seconds(), scene.first, what)
+		fmt.Fprintf(d.out, "  t=%5.2fs  holder A wakes and writes with token %d: %s\n", d.since().Seconds(), scene.first, what)
 	} else {
-		fmt.Fprintf(d.out, "  t=%5.2fs  worker-1 wakes, %v after its validity ended, and writes with token %d: %s\n",
+		fmt.Fprintf(d.out, "  t=%5.2fs  holder A wakes, %v after its validity ended, and writes with token %d: %s\n",
 			d.since().Seconds(), late.Round(time.Millisecond), scene.first, what)
 	}
 	if errors.Is(unlockErr, redlock.ErrNotHeld) {
-		fmt.Fprintf(d.out, "  t=%5.2fs  worker-1's Unlock reports the lock was not held\n", d.since().Seconds())
+		fmt.Fprintf(d.out, "  t=%5.2fs  holder A's Unlock reports the lock was not held\n", d.since().Seconds())
 	}
 	return scene, nil
 }

@@ -80,7 +80,7 @@ func (d *demo) summary(scene fencingScene) bool {
 	d.tally.mu.Lock()
 	changed, errs := d.tally.changing, d.tally.errs
 	d.tally.mu.Unlock()
-	fmt.Fprintf(tw, "  while nodes changed\t\t%d\t%d\t\n", changed[0], changed[1])
+	fmt.Fprintf(tw, "  while nodes changed\t\t%d\t%d\n", changed[0], changed[1])
 	fence := "refused: ok"
 	if scene.lateAccepted || scene.second <= scene.first {
 		fence, ok = "NOT MET", false

@@ -18,7 +18,7 @@ func TestDemo_quick(t *testing.T) {
 		"nodes [##...] 2/5 up  holder nobody",
 		"3 three down", "no grant: ok",
 		"overlaps found: 0\n",
-		"worker-1 holds the lock with fencing token",
+		"holder A holds the lock with fencing token",
 		"and writes with token", "refused, since the resource has seen token",
 		"stale writes accepted 0",
 		"demo OK",

@@ -86,7 +86,7 @@ func TestRun_usage(t *testing.T) {
 		{name: "status: empty NAME", env: withNodes, args: []string{"status", ""}, code: exitUsage, stderr: "the lock NAME is empty"},
 		{name: "status: no nodes", args: []string{"status", "a"}, code: exitUsage, stderr: "no nodes"},
 
-		{name: "demo: too short", args: []string{"demo", "--duration", "1s"}, code: exitUsage, stderr: "--duration must be at least 3s"},
+		{name: "demo: too short", args: []string{"demo", "--duration", "1s"}, code: exitUsage, stderr: "--duration must be at least 4s"},
 		{name: "demo: no workers", args: []string{"demo", "--workers", "0"}, code: exitUsage, stderr: "--workers must be 1 to 50"},
 		{name: "demo: arguments", args: []string{"demo", "now"}, code: exitUsage, stderr: `unexpected arguments ["now"]`},
 	}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -85,8 +86,15 @@ func TestRun_authRefused(t *testing.T) {
 	assert.Equal(t, exitNoPerm, r.code, "stderr: %s", r.stderr)
 	assert.Regexp(t, `(?m)^127\.0\.0\.1:\d+ +auth refused +- +- +- +redlock: authentication or permission refused: .*WRONGPASS`, r.stdout)
 	assert.NotContains(t, r.stdout, " no ")
-	assert.Contains(t, r.stderr, "redlock status: 3 nodes 127.0.0.1:")
-	assert.Contains(t, r.stderr, "refused the credentials or a command")
+	assert.Contains(t, r.stderr, "redlock status: the credentials or a command were refused, on 3 nodes: 127.0.0.1:")
+
+	r = runInProcess(env, "status", "--json", "job")
+	assert.Equal(t, exitNoPerm, r.code, "stderr: %s", r.stderr)
+	var js jsonStatus
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &js))
+	require.Len(t, js.Nodes, 3)
+	assert.True(t, js.Nodes[0].AuthRefused)
+	assert.False(t, js.Nodes[0].Reachable)
 
 	r = runInProcess(env, "doctor")
 	assert.Equal(t, exitNoPerm, r.code, "stderr: %s", r.stderr)

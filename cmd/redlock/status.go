@@ -105,12 +105,12 @@ func statusExit(st *redlock.Status, sio stdio) int {
 	}
 	switch {
 	case len(invalid) > 0:
-		fmt.Fprintf(sio.err, "redlock status: %s cannot select the database its node URL names (see its error)\n"+
-			"Run 'redlock status --help' for usage.\n", plural(len(invalid), "node", "nodes")+" "+strings.Join(invalid, ", "))
+		fmt.Fprintf(sio.err, "redlock status: the server cannot select the database the node URL names, on %s: %s\n"+
+			"Run 'redlock status --help' for usage.\n", plural(len(invalid), "node", "nodes"), strings.Join(invalid, ", "))
 		return exitUsage
 	case len(auth) > 0:
-		fmt.Fprintf(sio.err, "redlock status: %s refused the credentials or a command: check the user and password of the node URLs, and the user's ACL\n",
-			plural(len(auth), "node", "nodes")+" "+strings.Join(auth, ", "))
+		fmt.Fprintf(sio.err, "redlock status: the credentials or a command were refused, on %s: %s; "+
+			"check the user and password of the node URLs, and the user's ACL\n", plural(len(auth), "node", "nodes"), strings.Join(auth, ", "))
 		return exitNoPerm
 	}
 	switch st.Verdict {
