@@ -69,8 +69,7 @@ Redis masters (the Redlock algorithm), and shows who holds a lock.
 Usage:
 `)
 	for _, c := range commands() {
-		line := strings.TrimSpace("redlock " + c.name + " " + c.args)
-		fmt.Fprintf(&b, "  %-46s %s\n", line, c.summary)
+		fmt.Fprintf(&b, "  %s\n        %s\n", strings.TrimSpace("redlock "+c.name+" "+c.args), c.summary)
 	}
 	b.WriteString(`
 Nodes: one URL per independent master, redis://[[user]:password@]host:port[/db]

@@ -32,10 +32,10 @@ type nodeFlags struct {
 func (n *nodeFlags) register(fs *flagSet) {
 	n.fs = fs
 	fs.StringVar(&n.list, "nodes", "", "comma-separated `URLs` of the independent Redis masters,\n"+
-		"redis://[[user]:password@]host:port[/db] or rediss://... A password\n"+
-		"here is visible to every user in ps: prefer --nodes-file or $"+nodesEnv)
+		"redis://[[user]:password@]host:port[/db] or rediss://...; ps\n"+
+		"shows a password here to every user: prefer --nodes-file or\n$"+nodesEnv)
 	fs.StringVar(&n.file, "nodes-file", "", "read the node URLs from the file `PATH`, one per line; blank\n"+
-		"lines and lines starting with # are skipped (default $"+nodesFileEnv+")")
+		"lines and lines starting with # are skipped (default\n$"+nodesFileEnv+")")
 	fs.DurationVar(&n.timeout, "node-timeout", 0,
 		"bound on each round-trip to a node (default: a twentieth of the\nttl, at most 1s)")
 }

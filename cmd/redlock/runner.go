@@ -95,7 +95,14 @@ func (r *runner) hold(held context.Context) error {
 		return nil
 	}
 	r.started = true
+	r.supervise(held, cmd, group)
+	return nil
+}
 
+// supervise waits for the started program, passing signals on, and stops
+// it with SIGTERM, then SIGKILL after --grace, if the hold ends first. It
+// records the program's exit status.
+func (r *runner) supervise(held context.Context, cmd *exec.Cmd, group bool) {
 	exited := make(chan struct{})
 	go func() {
 		defer close(exited)
@@ -140,15 +147,14 @@ func (r *runner) hold(held context.Context) error {
 	if cmd.ProcessState == nil {
 		fmt.Fprintf(r.sio.err, "redlock run: the program's exit status could not be read\n")
 		r.status = exitSoftware
-		return nil
+		return
 	}
 	r.status = exitStatus(cmd.ProcessState)
-	return nil
 }
 
 // holdEnded says why the hold ended (and when, if before the program
-// started: when is then " before the program started"), and returns the exit status
-// that tells it: exitMaxHold for --max-hold, else exitLost.
+// started: when is then " before the program started"), and returns the
+// exit status that tells it: exitMaxHold for --max-hold, else exitLost.
 func (r *runner) holdEnded(held context.Context, when string) int {
 	cause := context.Cause(held)
 	if errors.Is(cause, redlock.ErrMaxHold) {
