@@ -22,7 +22,7 @@ func TestCompletion_everyFlag(t *testing.T) {
 			assert.Empty(t, r.stderr)
 			names := 0
 			for _, c := range commands() {
-				assert.Contains(t, r.stdout, c.name)
+				assert.True(t, strings.Contains(r.stdout, c.name), "no subcommand %s", c.name)
 				if c.flags == nil {
 					continue
 				}
@@ -37,7 +37,7 @@ func TestCompletion_everyFlag(t *testing.T) {
 					case len(f.Name) == 1:
 						want = "-" + f.Name
 					}
-					assert.Contains(t, r.stdout, want, "%s: %s", c.name, f.Name)
+					assert.True(t, strings.Contains(r.stdout, want), "%s: no flag %s (%q)", c.name, f.Name, want)
 				})
 			}
 			assert.Greater(t, names, 20, "flags seen")
