@@ -9,46 +9,70 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
-
+	"github.com/quorumlock/quorumlock/internal/history"
+	"github.com/quorumlock/quorumlock/internal/testcluster"
 	"github.com/quorumlock/quorumlock/redlock"
 )
 
 const demoHelp = `Usage: redlock demo [flags]
 
 Shows Redlock at work with no Redis installed. It starts five in-process
-Redis-compatible nodes (miniredis), runs workers that contend for one lock,
-each with its own client, and takes nodes down mid-run, in four phases:
+Redis-compatible nodes, runs workers that contend for one lock, each with
+its own client, and takes nodes down mid-run, in four phases:
 
   1. all five nodes up: the lock is granted (a majority is 3 of 5);
   2. two nodes down: the other 3 are still a majority, the lock is still granted;
   3. a third node down: 2 of 5 are no majority, nobody gets the lock;
   4. the three brought back up, keeping their keys as a durable restart
-     would: the lock is granted again.
+     would: once they have sat out the restart quarantine (a node that
+     restarted may have lost its keys, so its votes count only when it has
+     been up for longer than the ttl), the lock is granted again.
+
+Then a fifth phase shows fencing: a holder with a fencing token pauses past
+its validity without renewing; another takes the lock with a higher token
+and writes to a resource that refuses tokens below the highest it has seen;
+the paused holder wakes and its late write is refused.
 
 It prints who holds the lock as it goes, then a summary: grants and
-timed-out waits per phase, and the overlaps found when every hold is
-checked against every other on one monotonic clock (there must be none).
+timed-out waits per phase, and what a check of every hold against every
+other on one monotonic clock found: overlaps (there must be none) and
+stale writes accepted (there must be none).
 
 Flags:
 {{flags}}
-Exit status: 0 if no holds overlapped and every phase behaved as described
-above; 70 if not; 64 for a usage error.
+Exit status: 0 if no holds overlapped, no stale write was accepted and
+every phase behaved as described above; 70 if not; 64 for a usage error.
 `
+
+// demoOptions are the flags of redlock demo.
+type demoOptions struct {
+	duration time.Duration
+	quick    bool
+	workers  int
+}
+
+// demoFlags returns the flag set of redlock demo and the options it fills.
+func demoFlags() (*flagSet, *demoOptions) {
+	fs, o := newFlagSet("demo"), &demoOptions{}
+	fs.DurationVar(&o.duration, "duration", 12*time.Second, "how long the workers contend, a quarter in each of the four\nphases (at least 4s); the quarantine and the fencing phase add\nabout 2s")
+	fs.BoolVar(&o.quick, "quick", false, "a short run, as --duration 4s")
+	fs.IntVar(&o.workers, "workers", 5, "how many workers contend for the lock (1 to 50)")
+	return fs, o
+}
 
 // The demo's fixed settings.
 const (
 	demoNodes       = 5
 	demoLock        = "demo"
-	demoTTL         = time.Second
+	demoTTL         = 500 * time.Millisecond
 	demoNodeTimeout = 200 * time.Millisecond
 	demoWait        = 300 * time.Millisecond // each Lock call's budget
 	demoHoldMin     = 10 * time.Millisecond
 	demoHoldMax     = 40 * time.Millisecond
 	demoThinkMax    = 50 * time.Millisecond // pause between a release and the next Lock
+	demoMinDuration = 4 * time.Second
 )
 
 // changing is the phase while nodes go down or come back: a Lock call
@@ -70,39 +94,41 @@ var demoPhases = []demoPhase{
 	{name: "all up", title: "all 5 nodes up: a majority (3) can grant the lock", granted: true},
 	{name: "two down", title: "taking down nodes 4 and 5: 3 of 5 up, still a majority", down: []int{3, 4}, granted: true},
 	{name: "three down", title: "taking down node 3 too: 2 of 5 up, no majority, nobody can get the lock", down: []int{2}},
-	{name: "recovered", title: "bringing nodes 3, 4 and 5 back up with their keys, as after a durable restart", up: []int{2, 3, 4}, granted: true},
+	{name: "recovered", title: "bringing nodes 3, 4 and 5 back up with their keys, as after a durable restart;\n" +
+		"  their votes count once they have been up for longer than the ttl (the quarantine)", up: []int{2, 3, 4}, granted: true},
 }
 
 func cmdDemo(args []string, sio stdio) int {
-	fs := newFlagSet("demo")
-	duration := fs.Duration("duration", 12*time.Second, "how long the demo runs: four phases of a quarter each (at least 4s)")
-	quick := fs.Bool("quick", false, "a 4s run, as --duration 4s")
-	workers := fs.Int("workers", 5, "how many workers contend for the lock (1 to 50)")
+	fs, o := demoFlags()
 	if status, ok := parse(fs, args, demoHelp, sio); !ok {
 		return status
 	}
-	if *quick {
-		*duration = 4 * time.Second
+	if o.quick {
+		o.duration = demoMinDuration
 	}
 	switch {
 	case fs.NArg() > 0:
 		return usageError(sio, fs, "unexpected arguments %q", fs.Args())
-	case *duration < 4*time.Second:
-		return usageError(sio, fs, "--duration must be at least 4s, got %v", *duration)
-	case *workers < 1 || *workers > 50:
-		return usageError(sio, fs, "--workers must be 1 to 50, got %d", *workers)
+	case o.duration < demoMinDuration:
+		return usageError(sio, fs, "--duration must be at least %v, got %v", demoMinDuration, o.duration)
+	case o.workers < 1 || o.workers > 50:
+		return usageError(sio, fs, "--workers must be 1 to 50, got %d", o.workers)
 	}
-	d, err := startDemo(*workers, sio.out)
+	return runDemo(o, sio, &fenced{})
+}
+
+// runDemo runs the demo, the fencing phase writing to res, and returns the
+// exit status.
+func runDemo(o *demoOptions, sio stdio, res resource) int {
+	d, err := startDemo(o.workers, sio.out)
 	if err != nil {
-		fmt.Fprintf(sio.err, "redlock demo: %s\n", describe(err))
+		fmt.Fprintf(sio.err, "redlock demo: %v\n", err)
 		return exitSoftware
 	}
-	ok, err := d.run(*duration / time.Duration(len(demoPhases)))
-	if cerr := d.close(); err == nil {
-		err = cerr
-	}
+	defer d.close()
+	ok, err := d.run(o.duration/time.Duration(len(demoPhases)), res)
 	if err != nil {
-		fmt.Fprintf(sio.err, "redlock demo: %s\n", describe(err))
+		fmt.Fprintf(sio.err, "redlock demo: %v\n", err)
 		return exitSoftware
 	}
 	if !ok {
@@ -114,79 +140,64 @@ func cmdDemo(args []string, sio stdio) int {
 // A demo is the nodes, the workers' clients and what they did.
 type demo struct {
 	out     io.Writer
-	servers []*miniredis.Miniredis
-	addrs   []string
-	nodes   []*redlock.Node
+	cluster *testcluster.Cluster
 	clients []*redlock.Client
 	up      []bool
-	ledger  *ledger
+	rec     *history.Recorder
+	tally   *tally
 	phase   atomic.Int32 // the current phase, stored after its node changes; changing during them
 	holder  atomic.Int32 // the worker holding the lock, -1 for none
 	t0      time.Time
 }
 
 func startDemo(workers int, out io.Writer) (d *demo, err error) {
-	d = &demo{out: out, ledger: newLedger(len(demoPhases))}
+	c, err := testcluster.Start(testcluster.Options{Servers: demoNodes, RealTimeTTL: true})
+	if err != nil {
+		return nil, err
+	}
+	d = &demo{out: out, cluster: c, tally: newTally(len(demoPhases))}
 	d.holder.Store(-1)
-	defer func() {
-		if err != nil {
-			_ = d.close()
-		}
-	}()
 	for range demoNodes {
-		s := miniredis.NewMiniRedis()
-		if err := s.Start(); err != nil {
-			return nil, fmt.Errorf("starting an in-process node: %w", err)
-		}
-		s.ClockTTL(true) // keys expire in real time, as on Redis
-		d.servers = append(d.servers, s)
-		d.addrs = append(d.addrs, s.Addr())
 		d.up = append(d.up, true)
-		node, err := redlock.ParseURL("redis://" + s.Addr())
-		if err != nil {
-			return nil, err
-		}
-		d.nodes = append(d.nodes, node)
 	}
 	for range workers {
-		c, err := redlock.New(d.nodes, redlock.WithTTL(demoTTL), redlock.WithNodeTimeout(demoNodeTimeout))
+		client, err := redlock.New(c.Nodes, redlock.WithTTL(demoTTL), redlock.WithNodeTimeout(demoNodeTimeout))
 		if err != nil {
+			d.close()
 			return nil, err
 		}
-		d.clients = append(d.clients, c)
+		d.clients = append(d.clients, client)
 	}
 	return d, nil
 }
 
-// close stops the clients, the nodes and the servers.
-func (d *demo) close() error {
+// close waits for the clients' background work and stops the cluster.
+func (d *demo) close() {
 	for _, c := range d.clients {
 		_ = c.Close()
 	}
-	closeNodes(d.nodes)
-	for _, s := range d.servers {
-		s.Close()
-	}
-	return nil
+	d.cluster.Close()
 }
 
 func (d *demo) since() time.Duration { return time.Since(d.t0) }
 
-// run runs the phases, each lasting phaseDur, with the workers contending
-// throughout, and prints the summary. ok tells whether the demo showed
-// what it should.
-func (d *demo) run(phaseDur time.Duration) (ok bool, err error) {
+// run runs the phases, each lasting phaseDur (the last longer, by the
+// quarantine), with the workers contending throughout, then the fencing
+// phase, and prints the summary. ok tells whether the demo showed what it
+// should.
+func (d *demo) run(phaseDur time.Duration, res resource) (ok bool, err error) {
 	fmt.Fprintf(d.out, "redlock demo: %d in-process Redis nodes, %d workers contending for the lock %q\n",
-		len(d.servers), len(d.clients), demoLock)
+		len(d.cluster.Servers), len(d.clients), demoLock)
 	fmt.Fprintf(d.out, "  ttl %v, quorum %d of %d; a worker waits up to %v for the lock, holds it %v-%v, releases it\n",
-		demoTTL, d.clients[0].Quorum(), len(d.servers), demoWait, demoHoldMin, demoHoldMax)
-	for i, a := range d.addrs {
-		fmt.Fprintf(d.out, "  node %d  redis://%s\n", i+1, a)
+		demoTTL, d.clients[0].Quorum(), demoNodes, demoWait, demoHoldMin, demoHoldMax)
+	for i, s := range d.cluster.Servers {
+		fmt.Fprintf(d.out, "  node %d  %s\n", i+1, s.URL())
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	d.t0 = time.Now()
+	d.rec = history.NewRecorder(d.t0)
 	for i, c := range d.clients {
 		wg.Go(func() { d.work(ctx, i, c) })
 	}
@@ -203,6 +214,12 @@ func (d *demo) run(phaseDur time.Duration) (ok bool, err error) {
 		}
 		d.phase.Store(int32(p))
 		end := d.since() + phaseDur
+		if len(ph.up) > 0 {
+			// Uptime is read in whole seconds: the votes of a node count
+			// between one quarantine and one quarantine and a second after
+			// it restarted.
+			end += demoTTL + time.Second
+		}
 		fmt.Fprintf(d.out, "\nphase %d (t=%.1fs): %s\n", p+1, d.since().Seconds(), ph.title)
 		for next := d.since() + tick; next <= end+tick/2; next += tick {
 			time.Sleep(max(next-d.since(), 0))
@@ -211,18 +228,22 @@ func (d *demo) run(phaseDur time.Duration) (ok bool, err error) {
 	}
 	cancel()
 	wg.Wait()
-	return d.summary(), nil
+	scene, err := d.fencing(res)
+	if err != nil {
+		return false, err
+	}
+	return d.summary(scene), nil
 }
 
 // change takes the phase's nodes down or brings them back up.
 func (d *demo) change(ph demoPhase) error {
 	for _, i := range ph.down {
-		d.servers[i].Close()
+		d.cluster.Servers[i].Stop()
 		d.up[i] = false
 	}
 	for _, i := range ph.up {
-		if err := d.servers[i].Restart(); err != nil {
-			return fmt.Errorf("restarting node %d on %s: %w", i+1, d.addrs[i], err)
+		if err := d.cluster.Servers[i].Restart(); err != nil {
+			return fmt.Errorf("restarting node %d: %w", i+1, err)
 		}
 		d.up[i] = true
 	}
@@ -245,13 +266,15 @@ func (d *demo) tickLine(p int) {
 	if h := d.holder.Load(); h >= 0 {
 		holder = fmt.Sprintf("worker-%d", h+1)
 	}
-	grants, gaveUp, _ := d.ledger.snapshot(p)
+	grants, waits := d.tally.phase(p)
 	fmt.Fprintf(d.out, "  t=%5.2fs  nodes [%s] %d/%d up  holder %-9s  grants %3d  timed-out waits %3d\n",
-		d.since().Seconds(), nodes.String(), n, len(d.up), holder, grants, gaveUp)
+		d.since().Seconds(), nodes.String(), n, len(d.up), holder, grants, waits)
 }
 
 // work is one worker: lock, hold briefly, unlock, pause, until ctx ends.
+// Each hold goes into the history.
 func (d *demo) work(ctx context.Context, id int, client *redlock.Client) {
+	label := fmt.Sprintf("worker-%d", id+1)
 	for ctx.Err() == nil {
 		from := int(d.phase.Load())
 		lctx, cancel := context.WithTimeout(ctx, demoWait)
@@ -260,20 +283,33 @@ func (d *demo) work(ctx context.Context, id int, client *redlock.Client) {
 		to := int(d.phase.Load())
 		if err != nil {
 			if ctx.Err() == nil && errors.Is(err, redlock.ErrNotObtained) {
-				d.ledger.timedOut(from, to)
+				d.tally.timedOut(from, to)
 			}
 			continue
 		}
-		start := d.since()
+		h, rerr := d.rec.Grant(history.Grant{Name: demoLock, Holder: label, At: time.Now(), Until: lock.Until()})
 		d.holder.Store(int32(id))
 		time.Sleep(demoHoldMin + rand.N(demoHoldMax-demoHoldMin))
 		d.holder.CompareAndSwap(int32(id), -1)
-		end := d.since()
-		validUntil := lock.Until().Sub(d.t0)
+		end := time.Now()
 		err = lock.Unlock(context.WithoutCancel(ctx))
-		d.ledger.granted(id, from, to, start, end, validUntil, err == nil)
+		if rerr == nil {
+			rerr = h.End(end, ending(err))
+		}
+		d.tally.granted(from, to, rerr)
 		sleep(ctx, rand.N(demoThinkMax))
 	}
+}
+
+// ending is how a hold ended, by what Unlock returned.
+func ending(unlockErr error) history.Ending {
+	switch {
+	case unlockErr == nil:
+		return history.Released
+	case errors.Is(unlockErr, redlock.ErrNotHeld):
+		return history.ReleasedNotHeld
+	}
+	return history.ReleasedUnknown
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -283,50 +319,4 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
-}
-
-// summary prints what happened and returns whether it is what the phases
-// promise: grants where a majority was up, none where it was not, and no
-// overlap at all.
-func (d *demo) summary() bool {
-	l := d.ledger
-	overlaps := l.overlaps()
-	ok := overlaps == 0
-	fmt.Fprintf(d.out, "\nsummary (t=%.1fs)\n", d.since().Seconds())
-	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  phase\tnodes up\tgrants\ttimed-out waits\texpected")
-	upCount := demoNodes
-	for p, ph := range demoPhases {
-		upCount += len(ph.up) - len(ph.down)
-		grants, gaveUp, _ := l.snapshot(p)
-		want, met := "grants", grants > 0
-		if !ph.granted {
-			want, met = "no grant", grants == 0
-		}
-		verdict := "ok"
-		if !met {
-			verdict, ok = "NOT MET", false
-		}
-		fmt.Fprintf(tw, "  %d %s\t%d/%d\t%d\t%d\t%s: %s\n", p+1, ph.name, upCount, demoNodes, grants, gaveUp, want, verdict)
-	}
-	l.mu.Lock()
-	total, changing, unconfirmed, overtime := len(l.holds), l.changing, l.unconfirm, l.overtime
-	l.mu.Unlock()
-	fmt.Fprintf(tw, "  while nodes changed\t\t%d\t%d\n", changing[0], changing[1])
-	_ = tw.Flush()
-	fmt.Fprintf(d.out, "  grants: %d in all (%s); every hold checked against every other on one monotonic clock\n",
-		total, l.perWorker(len(d.clients)))
-	fmt.Fprintf(d.out, "  overlaps found: %d\n", overlaps)
-	if unconfirmed > 0 {
-		fmt.Fprintf(d.out, "  releases a quorum could not confirm: %d (a node went down during the hold; Unlock reports it)\n", unconfirmed)
-	}
-	if overtime > 0 {
-		fmt.Fprintf(d.out, "  holds that outlived their validity: %d (checked up to the end of validity only)\n", overtime)
-	}
-	if ok {
-		fmt.Fprintln(d.out, "demo OK: one holder at a time throughout; granted with 3 of 5 nodes up, refused with 2, granted again after recovery")
-	} else {
-		fmt.Fprintln(d.out, "demo FAILED: see the lines above")
-	}
-	return ok
 }

@@ -5,28 +5,81 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
-	"time"
-
-	"github.com/quorumlock/quorumlock/redlock"
 )
 
-// nodesEnv names the environment variable read when --nodes is not given.
-const nodesEnv = "REDLOCK_NODES"
+// A flagSet is a subcommand's flags and the short aliases among them.
+type flagSet struct {
+	*flag.FlagSet
+	long map[string]string // short alias -> long name
+}
 
-// newFlagSet returns a flag set for the subcommand name that reports
-// nothing itself: parse does.
-func newFlagSet(name string) *flag.FlagSet {
+// newFlagSet returns an empty flag set for the subcommand name that
+// reports nothing itself: parse does.
+func newFlagSet(name string) *flagSet {
 	fs := flag.NewFlagSet("redlock "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	return fs
+	return &flagSet{FlagSet: fs, long: map[string]string{}}
+}
+
+// alias registers -short as another name of the flag long.
+func (fs *flagSet) alias(short, long string) {
+	f := fs.Lookup(long)
+	fs.Var(f.Value, short, "same as --"+long)
+	fs.long[short] = long
+}
+
+// aliasOf returns the short alias of the flag long, or "".
+func (fs *flagSet) aliasOf(long string) string {
+	for s, l := range fs.long {
+		if l == long {
+			return s
+		}
+	}
+	return ""
+}
+
+// A flagInfo describes one flag (with its short alias) for help and
+// completion.
+type flagInfo struct {
+	long, short string
+	value       string // the value's name, e.g. "duration"; "" for a boolean flag
+	usage       string
+	def         string // the default, if worth showing
+}
+
+// flags returns the flags of fs, aliases folded into their long flag,
+// sorted by name.
+func (fs *flagSet) flags() []flagInfo {
+	var out []flagInfo
+	fs.VisitAll(func(f *flag.Flag) {
+		if _, isAlias := fs.long[f.Name]; isAlias {
+			return
+		}
+		value, usage := flag.UnquoteUsage(f)
+		fi := flagInfo{long: f.Name, short: fs.aliasOf(f.Name), value: value, usage: usage}
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "0s" && f.DefValue != "false" {
+			fi.def = f.DefValue
+		}
+		out = append(out, fi)
+	})
+	slices.SortFunc(out, func(a, b flagInfo) int { return strings.Compare(a.long, b.long) })
+	return out
+}
+
+// isSet reports whether the flag name was given on the command line.
+func (fs *flagSet) isSet(name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name || fs.long[f.Name] == name })
+	return set
 }
 
 // parse parses args into fs. It returns ok to go on; otherwise the exit
 // status, after printing the help (for -h or --help, on stdout) or the
 // error (on stderr).
-func parse(fs *flag.FlagSet, args []string, help string, sio stdio) (status int, ok bool) {
+func parse(fs *flagSet, args []string, help string, sio stdio) (status int, ok bool) {
 	err := fs.Parse(args)
 	switch {
 	case err == nil:
@@ -38,96 +91,34 @@ func parse(fs *flag.FlagSet, args []string, help string, sio stdio) (status int,
 	return usageError(sio, fs, "%v", err), false
 }
 
-// helpText is help with the flag defaults put where it says {{flags}}.
-func helpText(fs *flag.FlagSet, help string) string {
+// helpText is help with the flags described where it says {{flags}}.
+func helpText(fs *flagSet, help string) string {
 	var b strings.Builder
-	fs.SetOutput(&b)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
-	// PrintDefaults writes -flag; the help texts say --flag, which works too.
-	flags := strings.ReplaceAll("\n"+b.String(), "\n  -", "\n  --")[1:]
-	return strings.Replace(help, "{{flags}}", flags, 1)
+	for _, f := range fs.flags() {
+		b.WriteString("  ")
+		if f.short != "" {
+			b.WriteString("-" + f.short + ", ")
+		}
+		b.WriteString("--" + f.long)
+		if f.value != "" {
+			b.WriteString(" " + f.value)
+		}
+		usage := f.usage
+		if f.def != "" {
+			usage += " (default " + f.def + ")"
+		}
+		b.WriteString("\n" + indent(usage, "        ") + "\n")
+	}
+	return strings.Replace(help, "{{flags}}", b.String(), 1)
+}
+
+// indent puts prefix before every line of s.
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }
 
 // usageError reports a usage error of fs's command and returns exitUsage.
-func usageError(sio stdio, fs *flag.FlagSet, format string, args ...any) int {
+func usageError(sio stdio, fs *flagSet, format string, args ...any) int {
 	fmt.Fprintf(sio.err, "%s: %s\nRun '%s --help' for usage.\n", fs.Name(), fmt.Sprintf(format, args...), fs.Name())
 	return exitUsage
-}
-
-// nodeFlags are the flags that say which nodes to use and how.
-type nodeFlags struct {
-	urls    string
-	timeout time.Duration
-}
-
-func (n *nodeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&n.urls, "nodes", "", "comma-separated `URLs` of the independent Redis masters,\n"+
-		"redis://[[user]:password@]host:port[/db] or rediss://...\n(default $"+nodesEnv+")")
-	fs.DurationVar(&n.timeout, "node-timeout", 50*time.Millisecond,
-		"bound on each round-trip to a node; keep it small against the ttl")
-}
-
-// open returns one node per URL of --nodes, or of $REDLOCK_NODES if the
-// flag was not given. Every error is a usage error and never shows a
-// password. The caller closes the nodes.
-func (n *nodeFlags) open(sio stdio) ([]*redlock.Node, error) {
-	list, from := n.urls, "--nodes"
-	if list == "" {
-		list, from = sio.getenv(nodesEnv), nodesEnv
-	}
-	if strings.TrimSpace(list) == "" {
-		return nil, errors.New("no nodes: give --nodes URL,URL,... or set " + nodesEnv)
-	}
-	var nodes []*redlock.Node
-	for i, u := range strings.Split(list, ",") {
-		u = strings.TrimSpace(u)
-		if u == "" {
-			closeNodes(nodes)
-			return nil, fmt.Errorf("%s: URL %d of the list is empty", from, i+1)
-		}
-		node, err := redlock.ParseURL(u)
-		if err != nil {
-			closeNodes(nodes)
-			return nil, fmt.Errorf("%s: %s", from, describe(err))
-		}
-		nodes = append(nodes, node)
-	}
-	return nodes, nil
-}
-
-// options are the client options the node flags imply.
-func (n *nodeFlags) options() []redlock.Option {
-	return []redlock.Option{redlock.WithNodeTimeout(n.timeout)}
-}
-
-func closeNodes(nodes []*redlock.Node) {
-	for _, n := range nodes {
-		_ = n.Close()
-	}
-}
-
-// connect opens the nodes and a client on them with opts. On failure it
-// reports a usage error and returns the exit status; otherwise the caller
-// calls the returned close function when done.
-func connect(fs *flag.FlagSet, nf *nodeFlags, sio stdio, opts ...redlock.Option) (*redlock.Client, func(), int) {
-	nodes, err := nf.open(sio)
-	if err != nil {
-		return nil, nil, usageError(sio, fs, "%s", describe(err))
-	}
-	client, err := redlock.New(nodes, append(nf.options(), opts...)...)
-	if err != nil {
-		closeNodes(nodes)
-		return nil, nil, usageError(sio, fs, "%s", describe(err))
-	}
-	return client, func() {
-		_ = client.Close()
-		closeNodes(nodes)
-	}, 0
-}
-
-// describe is err's message without the "redlock: " that the library puts
-// first, since the command names itself already.
-func describe(err error) string {
-	return strings.TrimPrefix(err.Error(), "redlock: ")
 }

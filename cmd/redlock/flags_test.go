@@ -25,9 +25,9 @@ func TestRun_usage(t *testing.T) {
 		{name: "help run", args: []string{"help", "run"}, code: exitOK, stdout: "Usage: redlock run"},
 		{name: "help unknown", args: []string{"help", "lock"}, code: exitUsage, stderr: `unknown command "lock"`},
 		{name: "run --help", args: []string{"run", "--help"}, code: exitOK, stdout: "\n  --ttl duration\n"},
-		{name: "run -h", args: []string{"run", "-h"}, code: exitOK, stdout: "SIGKILL after --grace"},
+		{name: "run -h", args: []string{"run", "-h"}, code: exitOK, stdout: "SIGKILL\nafter --grace"},
 		{name: "status --help", args: []string{"status", "--help"}, code: exitOK, stdout: "Usage: redlock status"},
-		{name: "demo --help", args: []string{"demo", "--help"}, code: exitOK, stdout: "-quick"},
+		{name: "demo --help", args: []string{"demo", "--help"}, code: exitOK, stdout: "--quick"},
 
 		{name: "run: unknown flag", env: withNodes, args: []string{"run", "--ttll", "1s", "x", "--", "true"},
 			code: exitUsage, stderr: "flag provided but not defined: -ttll"},
@@ -40,28 +40,41 @@ func TestRun_usage(t *testing.T) {
 		{name: "run: no PROGRAM", env: withNodes, args: []string{"run", "x"}, code: exitUsage, stderr: "no PROGRAM given"},
 		{name: "run: nothing after --", env: withNodes, args: []string{"run", "x", "--"}, code: exitUsage, stderr: "no PROGRAM given after --"},
 		{name: "run: negative wait", env: withNodes, args: []string{"run", "--wait", "-1s", "x", "--", "true"}, code: exitUsage, stderr: "--wait must not be negative"},
-		{name: "run: negative grace", env: withNodes, args: []string{"run", "--grace", "-1s", "x", "--", "true"}, code: exitUsage, stderr: "--grace must not be negative"},
+		{name: "run: negative grace", env: withNodes, args: []string{"run", "--grace", "-1s", "x", "--", "true"}, code: exitUsage, stderr: "--grace must be 0 to 24h0m0s, got -1s"},
 		{name: "run: zero ttl", env: withNodes, args: []string{"run", "--ttl", "0", "x", "--", "true"}, code: exitUsage, stderr: "ttl must be positive"},
-		{name: "run: ttl too short for the drift", env: withNodes, args: []string{"run", "--ttl", "40ms", "x", "--", "true"},
-			code: exitUsage, stderr: "leaves no validity after the drift allowance"},
+		{name: "run: ttl too short for the drift", env: withNodes, args: []string{"run", "--ttl", "40ms", "--grace", "0", "x", "--", "true"},
+			code: exitUsage, stderr: "--ttl 40ms is too short: SIGKILL must come 100ms (--grace plus 100ms) before the lock's validity of 37.6ms ends"},
 		{name: "run: ttl not whole ms", env: withNodes, args: []string{"run", "--ttl", "1500us", "x", "--", "true"},
 			code: exitUsage, stderr: "whole number of milliseconds"},
+		{name: "run: grace too long for the ttl", env: withNodes, args: []string{"run", "--ttl", "10s", "--grace", "8s", "x", "--", "true"},
+			code: exitUsage, stderr: "--grace 8s does not fit the 10s ttl: SIGKILL must come 9s (--grace plus 1s) before the lock's validity of 9.898s ends, " +
+				"and renewal needs a quarter of the ttl (2.5s) before that; use --grace 6.3s or less, or --ttl 13s or more"},
+		{name: "run: default grace shortened for a short ttl", env: withNodes, args: []string{"run", "--ttl", "5s", "x", "--", "no-such-program-redlock-test"},
+			code: exitNotFound, stderr: "executable file not found"},
+		{name: "run: negative max hold", env: withNodes, args: []string{"run", "--max-hold", "-1s", "x", "--", "true"},
+			code: exitUsage, stderr: "--max-hold must not be negative, got -1s"},
+		{name: "run: both node flags", args: []string{"run", "--nodes", "redis://127.0.0.1:1", "--nodes-file", "f", "x", "--", "true"},
+			code: exitUsage, stderr: "give --nodes or --nodes-file, not both"},
+		{name: "run: both node variables", env: []string{nodesEnv + "=redis://127.0.0.1:1", nodesFileEnv + "=f"}, args: []string{"run", "x", "--", "true"},
+			code: exitUsage, stderr: "both REDLOCK_NODES and REDLOCK_NODES_FILE are set: unset one"},
+		{name: "run: missing nodes file", args: []string{"run", "--nodes-file", "/no/such/nodes", "x", "--", "true"},
+			code: exitUsage, stderr: "--nodes-file /no/such/nodes: no such file or directory"},
 		{name: "run: zero node timeout", env: withNodes, args: []string{"run", "--node-timeout", "0", "x", "--", "true"},
 			code: exitUsage, stderr: "node timeout must be positive"},
-		{name: "run: no nodes", args: []string{"run", "x", "--", "true"}, code: exitUsage, stderr: "no nodes: give --nodes URL,URL,... or set REDLOCK_NODES"},
+		{name: "run: no nodes", args: []string{"run", "x", "--", "true"}, code: exitUsage, stderr: "no nodes: give --nodes-file PATH or --nodes URL,URL,..., or set REDLOCK_NODES_FILE or REDLOCK_NODES"},
 		{name: "run: blank REDLOCK_NODES", env: []string{nodesEnv + "= "}, args: []string{"run", "x", "--", "true"}, code: exitUsage, stderr: "no nodes"},
 		{name: "run: bad scheme", args: []string{"run", "--nodes", "http://127.0.0.1:1", "x", "--", "true"},
 			code: exitUsage, stderr: "scheme must be redis or rediss"},
 		{name: "run: no port", args: []string{"run", "--nodes", "redis://127.0.0.1", "x", "--", "true"},
 			code: exitUsage, stderr: "host must be host:port"},
 		{name: "run: empty URL in list", args: []string{"run", "--nodes", "redis://127.0.0.1:1,,redis://127.0.0.1:2", "x", "--", "true"},
-			code: exitUsage, stderr: "--nodes: URL 2 of the list is empty"},
+			code: exitUsage, stderr: "--nodes: URL 1 of 2: it is followed by an empty entry"},
 		{name: "run: empty URL in env", env: []string{nodesEnv + "=redis://127.0.0.1:1,"}, args: []string{"run", "x", "--", "true"},
-			code: exitUsage, stderr: "REDLOCK_NODES: URL 2 of the list is empty"},
+			code: exitUsage, stderr: "$REDLOCK_NODES: URL 1 of 1: it is followed by an empty entry"},
 		{name: "run: duplicate nodes", args: []string{"run", "--nodes", "redis://127.0.0.1:1,redis://127.0.0.1:2,redis://:pw@127.0.0.1:1", "x", "--", "true"},
 			code: exitUsage, stderr: "have the same name 127.0.0.1:1"},
 		{name: "run: flag overrides env", env: []string{nodesEnv + "=redis://127.0.0.1:1"}, args: []string{"run", "--nodes", "bogus", "x", "--", "true"},
-			code: exitUsage, stderr: "--nodes: invalid argument"},
+			code: exitUsage, stderr: `--nodes: URL 1 of 1: redlock: invalid argument: node URL "bogus"`},
 		{name: "run: program not found", env: withNodes, args: []string{"run", "x", "--", "no-such-program-redlock-test"},
 			code: exitNotFound, stderr: "executable file not found"},
 		{name: "run: program path not found", env: withNodes, args: []string{"run", "x", "--", "./no/such/program"},
@@ -103,7 +116,7 @@ func TestRun_usage(t *testing.T) {
 
 // A password in a node URL never appears in a message, whatever is wrong.
 func TestRun_passwordNeverShown(t *testing.T) {
-	const secret = "hunter2-secret"
+	const secret = "hunter2-secret" // and "hunter2" alone, for the passwords with a comma
 	for _, urls := range []string{
 		"redis://user:" + secret + "@127.0.0.1",                      // no port
 		"redis://:" + secret + "@127.0.0.1:99999",                    // bad port
@@ -112,6 +125,9 @@ func TestRun_passwordNeverShown(t *testing.T) {
 		"redis://:" + secret + "@[::1",                               // unparsable
 		"redis://:" + secret + "@127.0.0.1:1?db=2",                   // query
 		"redis://:a@127.0.0.1:1,redis://:" + secret + "@127.0.0.1:1", // duplicate
+		"redis://:hunter2,secret@127.0.0.1,redis://127.0.0.1:2",      // a comma in the password, no port
+		"http://:hunter2,secret@127.0.0.1:1,redis://127.0.0.1:2",     // a comma in the password, bad scheme
+		"redis://:hunter2,secret@127.0.0.1:1/x",                      // a comma in the password, bad database
 	} {
 		for _, cmd := range []string{"run", "status"} {
 			args := []string{cmd, "--nodes", urls, "x"}
@@ -120,7 +136,7 @@ func TestRun_passwordNeverShown(t *testing.T) {
 			}
 			r := runInProcess(nil, args...)
 			assert.Equal(t, exitUsage, r.code, "%s %s: %s", cmd, urls, r.stderr)
-			assert.NotContains(t, r.stderr+r.stdout, secret)
+			assert.NotContains(t, r.stderr+r.stdout, "hunter2")
 		}
 	}
 }

@@ -7,13 +7,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/quorumlock/quorumlock/internal/testcluster"
 )
 
 // binary is the redlock command built once for the tests that run it as a
@@ -49,40 +53,41 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// testNodes are in-process Redis servers whose keys expire in real time.
+// testNodes are the in-process cluster's servers, whose keys expire in
+// real time, and their URLs.
 type testNodes struct {
-	servers []*miniredis.Miniredis
-	urls    string // for --nodes and REDLOCK_NODES
+	*testcluster.Cluster
+	servers []*miniredis.Miniredis // Servers[i].Redis(), to read and change data
+	urls    string                 // for --nodes and REDLOCK_NODES
 }
 
 func startNodes(t *testing.T, n int) *testNodes {
 	t.Helper()
-	tn := &testNodes{}
+	c := testcluster.New(t, testcluster.Options{Servers: n, RealTimeTTL: true})
+	tn := &testNodes{Cluster: c}
 	var urls []string
-	for range n {
-		s := miniredis.RunT(t)
-		s.ClockTTL(true)
-		tn.servers = append(tn.servers, s)
-		urls = append(urls, "redis://"+s.Addr())
+	for _, s := range c.Servers {
+		urls = append(urls, s.URL())
+		tn.servers = append(tn.servers, s.Redis())
 	}
 	tn.urls = strings.Join(urls, ",")
 	return tn
 }
 
 // holding returns the indexes of the servers that have key.
-func (tn *testNodes) holding(key string) []int {
-	var idx []int
-	for i, s := range tn.servers {
-		if s.Exists(key) {
-			idx = append(idx, i)
-		}
-	}
-	return idx
-}
+func (tn *testNodes) holding(key string) []int { return tn.Keys(key) }
 
 // env is the test's environment with REDLOCK_NODES pointing at tn.
 func (tn *testNodes) env() []string {
-	return append(os.Environ(), nodesEnv+"="+tn.urls)
+	return append(environ(), nodesEnv+"="+tn.urls)
+}
+
+// environ is the test's environment without the variables that name
+// nodes, which the tests set themselves.
+func environ() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, nodesEnv+"=") || strings.HasPrefix(kv, nodesFileEnv+"=")
+	})
 }
 
 // result is what one redlock invocation did.
@@ -165,3 +170,28 @@ func waitFile(t *testing.T, path string) string {
 }
 
 func writeFile(path string) error { return os.WriteFile(path, nil, 0o644) }
+
+// tail is the last n lines of s, for short failure messages.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
+}
+
+// A syncBuffer is a bytes.Buffer safe for one writer and readers in other
+// goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

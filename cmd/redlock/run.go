@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
-	"slices"
 	"strings"
 	"time"
 
@@ -21,54 +18,86 @@ lock is held and renewed in the background (about every ttl/3), and releases
 the lock when PROGRAM exits. Like flock(1), but across Redis masters: run the
 same line on every host and at most one PROGRAM runs at a time.
 
-PROGRAM inherits stdin, stdout, stderr and the environment, plus
-REDLOCK_NAME (the lock's name) and REDLOCK_FINGERPRINT (a short fingerprint
-of this holder's token, as 'redlock status' shows it; never the token).
-SIGINT, SIGTERM and SIGHUP sent to redlock are passed on to PROGRAM. When
-stdin is not a terminal (cron, systemd, scripts), PROGRAM runs in a session
-and process group of its own, with no controlling terminal, and signals go
-to the whole group, so a script's children stop with it.
+PROGRAM inherits stdin, stdout, stderr and the environment (less
+REDLOCK_NODES), plus REDLOCK_NAME (the lock's name), REDLOCK_FINGERPRINT (a
+short fingerprint of this holder's token, as 'redlock status' shows it;
+never the token) and, with --fence, REDLOCK_FENCE (the fencing token, a
+decimal number that grows from one holder of NAME to the next: have the
+resource PROGRAM writes to refuse numbers below the highest it has seen).
 
-If the lock is not obtained within --wait (by default: one attempt, no
-waiting), nothing is run and redlock exits 75. If the lock is lost while
-PROGRAM runs (the nodes no longer hold it, or renewal failed and its
-validity is running out), redlock says so on stderr, sends PROGRAM SIGTERM,
-then SIGKILL after --grace, and exits 76. When renewal fails, SIGTERM goes
-out while at least --grace of the lock's validity remains (at least ttl/10,
-at most ttl/2), so with the defaults even a PROGRAM that ignores SIGTERM is
-killed before the lock expires.
+By default redlock makes one attempt; with --wait it retries until the lock
+is granted or the wait is over. A signal (SIGINT, SIGTERM, SIGHUP) that
+comes while redlock waits ends the wait: nothing is run, and redlock exits
+128+N. Once PROGRAM runs, those signals are passed on to it and never end
+the lock's hold. When stdin is not a terminal (cron, systemd, scripts),
+PROGRAM runs in a session and process group of its own, with no controlling
+terminal, and signals go to the whole group, so a script's children stop
+with it.
+
+If the lock is lost while PROGRAM runs (the nodes no longer hold it, or
+renewal failed and its validity is running out), or PROGRAM has held it for
+--max-hold, redlock says so on stderr, sends PROGRAM SIGTERM, then SIGKILL
+after --grace, and exits 76 (lost) or 79 (--max-hold). The renewal gives up
+early enough that SIGKILL comes before the lock's validity ends, even for a
+PROGRAM that ignores SIGTERM: --grace plus a slack (a tenth of the ttl, at
+least 100ms) before it. The renewal needs the first three quarters of the
+ttl less that margin, so a --grace too long for the ttl is a usage error
+that says what would fit.
 
 Flags:
 {{flags}}
 Examples:
   # the same crontab on three hosts: the job runs on one of them at a time;
   # the others exit 75, quietly
-  REDLOCK_NODES=redis://:secret@r1:6379,redis://:secret@r2:6379,redis://:secret@r3:6379
-  0 3 * * *  redlock run --quiet nightly-backup -- /usr/local/bin/backup.sh
+  REDLOCK_NODES_FILE=/etc/redlock/nodes
+  0 3 * * *  redlock run -q nightly-backup -- /usr/local/bin/backup.sh
 
-  # wait up to a minute for the lock, renewing a 30s ttl
-  redlock run --wait 1m --ttl 30s reindex -- ./reindex --all
+  # wait up to a minute for the lock, saying who holds it meanwhile
+  redlock run -w 1m -v --ttl 30s reindex -- ./reindex --all
 
 Exit status: PROGRAM's own, or 128+N if signal N killed it (or
 interrupted redlock while it waited for the lock); 75 if the lock was not
-obtained; 76 if it was lost while PROGRAM ran, or PROGRAM exited 0
-but the lock was no longer held by a quorum at release; 64 for a usage
-error; 126 or 127 if PROGRAM could not be started or was not found; 70 for
-an unexpected failure.
+obtained; 76 if it was lost while PROGRAM ran, or PROGRAM exited 0 but the
+lock was no longer held by a quorum at release; 79 if PROGRAM reached
+--max-hold; 64 for a usage error; 77 if a node refused the credentials;
+126 or 127 if PROGRAM could not be started or was not found; 70 for an
+unexpected failure.
 `
 
-// releaseTimeout bounds the release after PROGRAM exits; each node's part
-// is bounded by the node timeout anyway.
-const releaseTimeout = 10 * time.Second
+// runOptions are the flags of redlock run.
+type runOptions struct {
+	nodes   nodeFlags
+	ttl     time.Duration
+	wait    time.Duration
+	grace   time.Duration
+	maxHold time.Duration
+	quiet   bool
+	verbose bool
+	fence   bool
+}
+
+// runFlags returns the flag set of redlock run and the options it fills.
+func runFlags() (*flagSet, *runOptions) {
+	fs, o := newFlagSet("run"), &runOptions{}
+	o.nodes.register(fs)
+	fs.DurationVar(&o.ttl, "ttl", 10*time.Second, "how long the lock lives on each node without renewal")
+	fs.DurationVar(&o.wait, "wait", 0, "how long to wait for the lock; 0 makes a single attempt")
+	fs.DurationVar(&o.grace, "grace", 0, "time between SIGTERM and SIGKILL when the lock is lost or\n--max-hold is reached (default 5s, or the most a shorter ttl allows)")
+	fs.DurationVar(&o.maxHold, "max-hold", 0, "the longest PROGRAM may hold the lock; then it is stopped as\nwhen the lock is lost, and redlock exits 79 (default: no bound)")
+	fs.BoolVar(&o.quiet, "quiet", false, "say nothing when the lock is not obtained (the exit status is\nstill 75)")
+	fs.BoolVar(&o.verbose, "verbose", false, "while waiting, say every few seconds who holds the lock and\nuntil when")
+	fs.BoolVar(&o.fence, "fence", false, "acquire with a fencing token and pass it to PROGRAM as\nREDLOCK_FENCE; nodes without an append-only file are refused")
+	fs.alias("w", "wait")
+	fs.alias("q", "quiet")
+	fs.alias("v", "verbose")
+	return fs, o
+}
+
+// maxGraceFlag bounds --grace, and so the arithmetic of the margin.
+const maxGraceFlag = 24 * time.Hour
 
 func cmdRun(args []string, sio stdio) int {
-	fs := newFlagSet("run")
-	var nf nodeFlags
-	nf.register(fs)
-	ttl := fs.Duration("ttl", 10*time.Second, "how long the lock lives on each node without renewal")
-	wait := fs.Duration("wait", 0, "how long to wait for the lock; 0 makes a single attempt")
-	grace := fs.Duration("grace", 5*time.Second, "time between SIGTERM and SIGKILL when the lock is lost")
-	quiet := fs.Bool("quiet", false, "say nothing when the lock is not obtained (the exit status is still 75)")
+	fs, o := runFlags()
 	if status, ok := parse(fs, args, runHelp, sio); !ok {
 		return status
 	}
@@ -86,10 +115,19 @@ func cmdRun(args []string, sio stdio) int {
 		return usageError(sio, fs, "expected -- between NAME and PROGRAM, got %q", rest[1])
 	case len(rest) == 2 || rest[2] == "":
 		return usageError(sio, fs, "no PROGRAM given after --")
-	case *wait < 0:
-		return usageError(sio, fs, "--wait must not be negative, got %v", *wait)
-	case *grace < 0:
-		return usageError(sio, fs, "--grace must not be negative, got %v", *grace)
+	case o.wait < 0:
+		return usageError(sio, fs, "--wait must not be negative, got %v", o.wait)
+	case o.grace < 0 || o.grace > maxGraceFlag:
+		return usageError(sio, fs, "--grace must be 0 to %v, got %v", maxGraceFlag, o.grace)
+	case o.maxHold < 0:
+		return usageError(sio, fs, "--max-hold must not be negative, got %v", o.maxHold)
+	}
+	if !fs.isSet("grace") {
+		o.grace = defaultGrace(o.ttl)
+	}
+	margin, err := holdMargin(o.ttl, o.grace)
+	if err != nil {
+		return usageError(sio, fs, "%v", err)
 	}
 	name, argv := rest[0], rest[2:]
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -97,22 +135,22 @@ func cmdRun(args []string, sio stdio) int {
 		return status // before taking the lock: a typo must not hold it
 	}
 
-	margin := min(max(*grace, *ttl/10), *ttl/2)
-	client, closeClient, status := connect(fs, &nf, sio, redlock.WithTTL(*ttl), redlock.WithHoldMargin(margin))
+	opts := []redlock.Option{redlock.WithTTL(o.ttl), redlock.WithDriftFactor(driftFactor)}
+	if margin > 0 {
+		opts = append(opts, redlock.WithHoldMargin(margin))
+	}
+	if o.fence {
+		opts = append(opts, redlock.WithFencing())
+	}
+	if o.maxHold > 0 {
+		opts = append(opts, redlock.WithMaxHold(o.maxHold))
+	}
+	client, closeClient, status := connect(fs, &o.nodes, sio, opts...)
 	if client == nil {
 		return status
 	}
 	defer closeClient()
-
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, forwarded...)
-	defer signal.Stop(sigs)
-
-	lock, status := acquire(client, name, *wait, *quiet, sigs, sio)
-	if lock == nil {
-		return status
-	}
-	r := runner{lock: lock, cmd: cmd, grace: *grace, sigs: sigs, sio: sio}
+	r := &runner{client: client, name: name, cmd: cmd, opts: o, sio: sio}
 	return r.run()
 }
 
@@ -133,178 +171,4 @@ func findProgram(cmd *exec.Cmd, sio stdio) int {
 		return exitCannotExec
 	}
 	return 0
-}
-
-// interrupted is the cause of an acquisition cut short by a signal.
-type interrupted struct{ sig os.Signal }
-
-func (e interrupted) Error() string { return "interrupted by " + e.sig.String() }
-
-// acquire takes the lock: one attempt if wait is 0, else attempts until
-// wait has passed. A signal on sigs ends the wait. It returns the lock, or
-// nil and the exit status after saying why (unless quiet and the lock is
-// merely not obtained).
-func acquire(client *redlock.Client, name string, wait time.Duration, quiet bool, sigs <-chan os.Signal, sio stdio) (*redlock.Lock, int) {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	if wait > 0 {
-		var stop context.CancelFunc
-		ctx, stop = context.WithTimeoutCause(ctx, wait, fmt.Errorf("waited %v", wait))
-		defer stop()
-	}
-	done, watched := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(watched)
-		select {
-		case sig := <-sigs:
-			cancel(interrupted{sig})
-		case <-done:
-		}
-	}()
-	var (
-		lock *redlock.Lock
-		err  error
-	)
-	if wait > 0 {
-		lock, err = client.Lock(ctx, name)
-	} else {
-		lock, err = client.TryLock(ctx, name)
-	}
-	close(done)
-	<-watched
-
-	var intr interrupted
-	if errors.As(context.Cause(ctx), &intr) {
-		if lock != nil {
-			_ = release(lock)
-		}
-		fmt.Fprintf(sio.err, "redlock run: %v while acquiring %q; nothing was run\n", intr, name)
-		return nil, signalStatus(intr.sig)
-	}
-	switch {
-	case err == nil:
-		return lock, 0
-	case errors.Is(err, redlock.ErrNotObtained):
-		if quiet {
-			return nil, exitNotObtained
-		}
-		fmt.Fprintf(sio.err, "redlock: lock %q not obtained, nothing was run: %s\n", name, describe(err))
-		return nil, exitNotObtained
-	case errors.Is(err, redlock.ErrInvalidArgument):
-		fmt.Fprintf(sio.err, "redlock run: %s\nRun 'redlock run --help' for usage.\n", describe(err))
-		return nil, exitUsage
-	}
-	fmt.Fprintf(sio.err, "redlock run: acquiring %q: %s\n", name, describe(err))
-	return nil, exitSoftware
-}
-
-// release unlocks l, bounded by releaseTimeout.
-func release(l *redlock.Lock) error {
-	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
-	defer cancel()
-	return l.Unlock(ctx)
-}
-
-// A runner runs the program while a lock is held.
-type runner struct {
-	lock  *redlock.Lock
-	cmd   *exec.Cmd
-	grace time.Duration
-	sigs  <-chan os.Signal
-	sio   stdio
-}
-
-// run starts the program under a hold of the lock, waits for it, releases
-// the lock and returns the exit status.
-func (r *runner) run() int {
-	name, cmd := r.lock.Name(), r.cmd
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = r.sio.in, r.sio.out, r.sio.err
-	cmd.Env = append(slices.Clip(r.sio.env),
-		"REDLOCK_NAME="+name, "REDLOCK_FINGERPRINT="+r.lock.Fingerprint())
-	cmd.WaitDelay = time.Second // for stdio that are not files
-	group := ownGroup(cmd, r.sio.in)
-
-	held, stop := r.lock.Hold(context.Background())
-	defer stop()
-	if held.Err() != nil { // lost before the program could start
-		fmt.Fprintf(r.sio.err, "redlock: lock %q lost before the program started: %s\n", name, describe(context.Cause(held)))
-		_ = release(r.lock)
-		return exitLost
-	}
-	if err := cmd.Start(); err != nil {
-		stop()
-		_ = release(r.lock)
-		fmt.Fprintf(r.sio.err, "redlock run: %v\n", err)
-		if errors.Is(err, os.ErrNotExist) {
-			return exitNotFound
-		}
-		return exitCannotExec
-	}
-
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	var (
-		waitErr  error
-		lost     error // why the lock was lost while the program ran
-		heldDone = held.Done()
-		kill     *time.Timer
-		killC    <-chan time.Time
-	)
-wait:
-	for {
-		select {
-		case sig := <-r.sigs:
-			if err := signalProgram(cmd.Process, group, sig); err != nil {
-				fmt.Fprintf(r.sio.err, "redlock run: passing on %v: %v\n", sig, err)
-			}
-		case <-heldDone:
-			heldDone, lost = nil, context.Cause(held)
-			fmt.Fprintf(r.sio.err, "redlock: lock %q lost: %s\n", name, describe(lost))
-			fmt.Fprintf(r.sio.err, "redlock: stopping the program (pid %d): SIGTERM now, SIGKILL in %v\n", cmd.Process.Pid, r.grace)
-			if err := signalProgram(cmd.Process, group, terminate); err != nil {
-				fmt.Fprintf(r.sio.err, "redlock run: %v\n", err)
-			}
-			kill = time.NewTimer(r.grace)
-			killC = kill.C
-		case <-killC:
-			killC = nil
-			if err := signalProgram(cmd.Process, group, os.Kill); err != nil {
-				fmt.Fprintf(r.sio.err, "redlock run: %v\n", err)
-			}
-		case waitErr = <-exited:
-			break wait
-		}
-	}
-	if kill != nil {
-		kill.Stop()
-	}
-	stop()
-	if lost != nil {
-		killGroup(cmd.Process.Pid, group) // leave nothing running unprotected
-	}
-	lostAtExit := context.Cause(held) // a loss between exit and stop
-	unlockErr := release(r.lock)
-
-	status := exitSoftware
-	if cmd.ProcessState != nil {
-		status = exitStatus(cmd.ProcessState)
-	} else {
-		fmt.Fprintf(r.sio.err, "redlock run: waiting for the program: %v\n", waitErr)
-	}
-	switch {
-	case lost != nil:
-		return exitLost
-	case errors.Is(lostAtExit, redlock.ErrLost) || errors.Is(unlockErr, redlock.ErrNotHeld):
-		cause := unlockErr
-		if errors.Is(lostAtExit, redlock.ErrLost) {
-			cause = lostAtExit
-		}
-		fmt.Fprintf(r.sio.err, "redlock: lock %q was not held by a quorum when the program exited; it may have run unprotected: %s\n", name, describe(cause))
-		if status == 0 {
-			return exitLost
-		}
-	case unlockErr != nil:
-		fmt.Fprintf(r.sio.err, "redlock: releasing %q: %s (the keys expire by their ttl)\n", name, describe(unlockErr))
-	}
-	return status
 }

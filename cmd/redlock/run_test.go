@@ -99,7 +99,7 @@ func TestRun_notObtained(t *testing.T) {
 		t.Run(fmt.Sprintf("wait %v", wait), func(t *testing.T) {
 			r := runBinary(t, tn.env(), "run", "--wait", wait.String(), "busy", "--", "touch", marker)
 			assert.Equal(t, exitNotObtained, r.code, "stderr: %s", r.stderr)
-			assert.Regexp(t, `^redlock: lock "busy" not obtained, nothing was run: not obtained: "busy": [0-2] of 5 nodes granted it, 3 needed: .*held by another owner`, r.stderr)
+			assert.Regexp(t, `^redlock: lock "busy" not obtained, nothing was run: redlock: not obtained: "busy": [0-2] of 5 nodes granted it, 3 needed: .*held by another owner`, r.stderr)
 			assert.NoFileExists(t, marker)
 			assert.GreaterOrEqual(t, r.took, wait)
 			for _, s := range tn.servers[:3] {
@@ -177,7 +177,7 @@ func TestRun_lost(t *testing.T) {
 			r := wait(t, cmd, stdout, stderr, start)
 
 			assert.Equal(t, exitLost, r.code, "stderr: %s", r.stderr)
-			assert.Regexp(t, `^redlock: lock "job" lost: lock lost: "job": .*`+tt.reason, r.stderr)
+			assert.Regexp(t, `^redlock: lock "job" lost: redlock: lock lost: "job": .*`+tt.reason, r.stderr)
 			assert.Contains(t, r.stderr, "SIGTERM now, SIGKILL in 500ms")
 			if tt.killed {
 				assert.GreaterOrEqual(t, time.Since(lostAt), grace, "SIGKILL only after the grace period")
@@ -230,7 +230,7 @@ func TestRun_forwardsSignals(t *testing.T) {
 		require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 		r := wait(t, cmd, stdout, stderr, start)
 		assert.Equal(t, 128+int(syscall.SIGINT), r.code, "stderr: %s", r.stderr)
-		assert.Contains(t, r.stderr, `redlock run: interrupted by interrupt while acquiring "busy"; nothing was run`)
+		assert.Contains(t, r.stderr, `redlock run: interrupted by interrupt while waiting for "busy"; nothing was run`)
 		assert.Less(t, r.took, 10*time.Second)
 	})
 }
@@ -265,7 +265,7 @@ func TestRun_notHeldAtRelease(t *testing.T) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "go"), nil, 0o644))
 			r := wait(t, cmd, stdout, stderr, start)
 			assert.Equal(t, tt.code, r.code, "stderr: %s", r.stderr)
-			assert.Contains(t, r.stderr, `redlock: lock "job" was not held by a quorum when the program exited; it may have run unprotected: lock not held: "job": `)
+			assert.Contains(t, r.stderr, `redlock: lock "job" was not held by a quorum when the program exited; it may have run unprotected: redlock: lock not held: "job": `)
 		})
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,19 +21,34 @@ node whether it answered, whether it holds NAME, a short fingerprint of the
 owner's token (never the token itself) and the time left to live; then the
 verdict: held (one owner on a quorum of nodes), free (a quorum has no key),
 split (neither, e.g. while an attempt is undone or keys expire) or unknown
-(fewer than a quorum of nodes answered).
+(fewer than a quorum of nodes answered). A node that refused the
+credentials shows "auth refused", not "no".
 
 Flags:
 {{flags}}
-Exit status: 0 if a quorum of nodes answered, whatever the verdict; 69 if
-not; 64 for a usage error; 70 for an unexpected failure.
+Exit status: 0 if the lock is held by a quorum; 1 if it is free; 3 if
+split; 69 if fewer than a quorum of nodes could be read; 77 if a node
+refused the credentials; 64 for a usage error, or a database number the
+servers cannot select; 70 for an unexpected failure.
 `
 
+// statusOptions are the flags of redlock status.
+type statusOptions struct {
+	nodes  nodeFlags
+	asJSON bool
+}
+
+// statusFlags returns the flag set of redlock status and the options it
+// fills.
+func statusFlags() (*flagSet, *statusOptions) {
+	fs, o := newFlagSet("status"), &statusOptions{}
+	o.nodes.register(fs)
+	fs.BoolVar(&o.asJSON, "json", false, "print the status as one JSON object")
+	return fs, o
+}
+
 func cmdStatus(args []string, sio stdio) int {
-	fs := newFlagSet("status")
-	var nf nodeFlags
-	nf.register(fs)
-	asJSON := fs.Bool("json", false, "print the status as one JSON object")
+	fs, o := statusFlags()
 	if status, ok := parse(fs, args, statusHelp, sio); !ok {
 		return status
 	}
@@ -43,7 +60,7 @@ func cmdStatus(args []string, sio stdio) int {
 	case fs.Arg(0) == "":
 		return usageError(sio, fs, "the lock NAME is empty")
 	}
-	client, closeClient, status := connect(fs, &nf, sio)
+	client, closeClient, status := connect(fs, &o.nodes, sio)
 	if client == nil {
 		return status
 	}
@@ -54,11 +71,14 @@ func cmdStatus(args []string, sio stdio) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	st, err := client.Status(ctx, fs.Arg(0))
-	if err != nil {
-		fmt.Fprintf(sio.err, "redlock status: %s\n", describe(err))
+	switch {
+	case errors.Is(err, redlock.ErrInvalidArgument):
+		return usageError(sio, fs, "%v", err)
+	case err != nil:
+		fmt.Fprintf(sio.err, "redlock status: %v\n", err)
 		return exitSoftware
 	}
-	if *asJSON {
+	if o.asJSON {
 		err = writeStatusJSON(sio.out, st)
 	} else {
 		err = writeStatus(sio.out, st)
@@ -67,12 +87,51 @@ func cmdStatus(args []string, sio stdio) int {
 		fmt.Fprintf(sio.err, "redlock status: %v\n", err)
 		return exitSoftware
 	}
-	if st.Verdict == redlock.VerdictUnknown {
-		fmt.Fprintf(sio.err, "redlock status: only %d of %d nodes answered, %d needed for a verdict\n",
-			answered(st), len(st.Nodes), st.Quorum)
-		return exitUnavailable
+	return statusExit(st, sio)
+}
+
+// statusExit is the exit status that tells st, after saying on stderr
+// what the verdict alone does not: nodes that refused the credentials or
+// the database, or too few answers.
+func statusExit(st *redlock.Status, sio stdio) int {
+	var auth, invalid []string
+	for _, ns := range st.Nodes {
+		switch {
+		case errors.Is(ns.Err, redlock.ErrInvalidArgument):
+			invalid = append(invalid, ns.Addr)
+		case errors.Is(ns.Err, redlock.ErrAuth):
+			auth = append(auth, ns.Addr)
+		}
 	}
-	return exitOK
+	switch {
+	case len(invalid) > 0:
+		fmt.Fprintf(sio.err, "redlock status: the server cannot select the database the node URL names, on %s: %s\n"+
+			"Run 'redlock status --help' for usage.\n", plural(len(invalid), "node", "nodes"), strings.Join(invalid, ", "))
+		return exitUsage
+	case len(auth) > 0:
+		fmt.Fprintf(sio.err, "redlock status: the credentials or a command were refused, on %s: %s; "+
+			"check the user and password of the node URLs, and the user's ACL\n", plural(len(auth), "node", "nodes"), strings.Join(auth, ", "))
+		return exitNoPerm
+	}
+	switch st.Verdict {
+	case redlock.VerdictHeld:
+		return exitOK
+	case redlock.VerdictFree:
+		return exitFalse
+	case redlock.VerdictSplit:
+		return exitSplit
+	}
+	fmt.Fprintf(sio.err, "redlock status: only %d of %d nodes answered, %d needed for a verdict\n",
+		answered(st), len(st.Nodes), st.Quorum)
+	return exitUnavailable
+}
+
+// plural is n and the word for it.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func answered(st *redlock.Status) int {
@@ -98,6 +157,8 @@ func writeStatus(w io.Writer, st *redlock.Status) error {
 	fmt.Fprintln(tw, header)
 	for _, ns := range st.Nodes {
 		switch {
+		case errors.Is(ns.Err, redlock.ErrAuth):
+			fmt.Fprintf(tw, "%s\tauth refused\t-\t-\t-\t%s\n", ns.Addr, nodeError(ns.Err))
 		case ns.Err != nil:
 			fmt.Fprintf(tw, "%s\tno\t-\t-\t-\t%s\n", ns.Addr, nodeError(ns.Err))
 		case !ns.Held:
@@ -145,7 +206,7 @@ func nodeError(err error) string {
 	if ne, ok := errors.AsType[*redlock.NodeError](err); ok {
 		return ne.Err.Error()
 	}
-	return describe(err)
+	return err.Error()
 }
 
 func formatTTL(d time.Duration) string {
@@ -165,12 +226,13 @@ type jsonStatus struct {
 }
 
 type jsonNode struct {
-	Addr      string `json:"addr"`
-	Reachable bool   `json:"reachable"`
-	Error     string `json:"error,omitempty"`
-	Held      bool   `json:"held"`
-	Owner     string `json:"owner,omitempty"`
-	TTLMillis *int64 `json:"ttl_ms,omitempty"` // -1: no expiry
+	Addr        string `json:"addr"`
+	Reachable   bool   `json:"reachable"`
+	AuthRefused bool   `json:"auth_refused,omitempty"`
+	Error       string `json:"error,omitempty"`
+	Held        bool   `json:"held"`
+	Owner       string `json:"owner,omitempty"`
+	TTLMillis   *int64 `json:"ttl_ms,omitempty"` // -1: no expiry
 }
 
 func writeStatusJSON(w io.Writer, st *redlock.Status) error {
@@ -183,6 +245,7 @@ func writeStatusJSON(w io.Writer, st *redlock.Status) error {
 		jn := jsonNode{Addr: ns.Addr, Reachable: ns.Err == nil, Held: ns.Held, Owner: ns.Owner}
 		if ns.Err != nil {
 			jn.Error = nodeError(ns.Err)
+			jn.AuthRefused = errors.Is(ns.Err, redlock.ErrAuth)
 		}
 		if ns.Held {
 			ms := ns.TTL.Milliseconds()

@@ -17,10 +17,7 @@ import (
 
 func TestStatus(t *testing.T) {
 	tn := startNodes(t, 5)
-	nodes, err := (&nodeFlags{urls: tn.urls}).open(stdio{})
-	require.NoError(t, err)
-	t.Cleanup(func() { closeNodes(nodes) })
-	client, err := redlock.New(nodes, redlock.WithTTL(30*time.Second))
+	client, err := redlock.New(tn.Nodes, redlock.WithTTL(30*time.Second))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })
 	lock, err := client.Lock(context.Background(), "held")
@@ -45,22 +42,23 @@ func TestStatus(t *testing.T) {
 		lock    string
 		lines   []string // regexps, one per output line
 		verdict string   // a regexp
+		code    int
 	}{
-		{name: "held", lock: "held", verdict: `verdict: held by ` + fp + ` on 5 of 5 nodes \(quorum 3\)`,
+		{name: "held", lock: "held", code: exitOK, verdict: `verdict: held by ` + fp + ` on 5 of 5 nodes \(quorum 3\)`,
 			lines: []string{`^127\.0\.0\.1:\d+ +yes +yes +` + fp + ` +(29\.\d+|30)s$`}},
-		{name: "free", lock: "free", verdict: regexp.QuoteMeta("verdict: free on 5 of 5 nodes (quorum 3)"),
+		{name: "free", lock: "free", code: exitFalse, verdict: regexp.QuoteMeta("verdict: free on 5 of 5 nodes (quorum 3)"),
 			lines: []string{`^127\.0\.0\.1:\d+ +yes +no +- +-$`}},
-		{name: "split", lock: "split", verdict: regexp.QuoteMeta("verdict: split: 5 of 5 nodes answered, but neither one owner nor absence is on a quorum of 3 (it resolves as keys are released or expire)"),
+		{name: "split", lock: "split", code: exitSplit, verdict: regexp.QuoteMeta("verdict: split: 5 of 5 nodes answered, but neither one owner nor absence is on a quorum of 3 (it resolves as keys are released or expire)"),
 			lines: []string{`^127\.0\.0\.1:\d+ +yes +yes +` + redlock.Fingerprint("token-a") + ` +(19\.\d+|20)s$`,
 				`^127\.0\.0\.1:\d+ +yes +yes +` + redlock.Fingerprint("token-b") + ` +(19\.\d+|20)s$`,
 				`^127\.0\.0\.1:\d+ +yes +no +- +-$`}},
-		{name: "no expiry", lock: "partly", verdict: regexp.QuoteMeta("verdict: free on 3 of 5 nodes (quorum 3)"),
+		{name: "no expiry", lock: "partly", code: exitFalse, verdict: regexp.QuoteMeta("verdict: free on 3 of 5 nodes (quorum 3)"),
 			lines: []string{`^127\.0\.0\.1:\d+ +yes +yes +` + redlock.Fingerprint("token-a") + ` +no expiry$`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runInProcess(tn.env(), "status", tt.lock)
-			require.Equal(t, exitOK, r.code, "stderr: %s", r.stderr)
+			require.Equal(t, tt.code, r.code, "stderr: %s", r.stderr)
 			assert.Empty(t, r.stderr)
 			assert.Regexp(t, `^NODE +REACHABLE +HELD +OWNER +TTL\n`, r.stdout)
 			for _, re := range tt.lines {
@@ -92,11 +90,11 @@ func TestStatus(t *testing.T) {
 	})
 
 	t.Run("two nodes down", func(t *testing.T) {
-		tn.servers[3].Close()
-		tn.servers[4].Close()
+		tn.Servers[3].Stop()
+		tn.Servers[4].Stop()
 		t.Cleanup(func() {
-			require.NoError(t, tn.servers[3].Restart())
-			require.NoError(t, tn.servers[4].Restart())
+			require.NoError(t, tn.Servers[3].Restart())
+			require.NoError(t, tn.Servers[4].Restart())
 		})
 		r := runInProcess(tn.env(), "status", "held")
 		assert.Equal(t, exitOK, r.code, "stderr: %s", r.stderr)
@@ -104,8 +102,8 @@ func TestStatus(t *testing.T) {
 		assert.Contains(t, r.stdout, "verdict: held by "+fp+" on 3 of 5 nodes (quorum 3)")
 
 		t.Run("then three", func(t *testing.T) {
-			tn.servers[2].Close()
-			t.Cleanup(func() { require.NoError(t, tn.servers[2].Restart()) })
+			tn.Servers[2].Stop()
+			t.Cleanup(func() { require.NoError(t, tn.Servers[2].Restart()) })
 			r := runInProcess(tn.env(), "status", "held")
 			assert.Equal(t, exitUnavailable, r.code)
 			assert.Contains(t, r.stdout, "verdict: unknown: 2 of 5 nodes answered, 3 needed")
@@ -138,6 +136,6 @@ func TestStatus_ofRun(t *testing.T) {
 	assert.Equal(t, exitOK, wait(t, cmd, stdout, stderr, start).code)
 
 	r = runBinary(t, tn.env(), "status", "job")
-	assert.Equal(t, exitOK, r.code, "stderr: %s", r.stderr)
+	assert.Equal(t, exitFalse, r.code, "stderr: %s", r.stderr)
 	assert.Contains(t, r.stdout, "verdict: free on 3 of 3 nodes (quorum 2)")
 }

@@ -6,17 +6,23 @@
 //
 // Commands reach the servers over real loopback connections through the
 // redigo backend, so everything but the fault layer is the production path.
+// The servers answer INFO on the wire as the fault layer does, and refuse
+// SELECT of a database a default Redis does not have, so that a node made
+// with redlock.ParseURL from [Server.URL], as in another process, sees the
+// same server.
 package testcluster
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/alicebob/miniredis/v2/server"
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/quorumlock/quorumlock/backend/redigo"
@@ -140,6 +146,7 @@ func startServer(i int, o Options) (*Server, error) {
 	s := &Server{index: i, mr: mr, addr: mr.Addr(), clock: o.Clock, info: defaultInfo()}
 	s.boot = o.Clock.Now().Add(-time.Hour)
 	s.newRunID()
+	s.hook()
 	inner, err := redigo.Open(redigo.Options{Addr: s.addr})
 	if err != nil {
 		mr.Close()
@@ -163,6 +170,9 @@ func (s *Server) newRunID() {
 
 // Addr returns the server's host:port.
 func (s *Server) Addr() string { return s.addr }
+
+// URL returns redis://host:port, for redlock.ParseURL or another process.
+func (s *Server) URL() string { return "redis://" + s.addr }
 
 // Node returns the node on the server (the cluster's node of the same index).
 func (s *Server) Node() *redlock.Node { return s.node }
@@ -194,6 +204,7 @@ func (s *Server) restart(forget bool) error {
 	if err := s.mr.Restart(); err != nil {
 		return fmt.Errorf("testcluster: restarting %s: %w", s.addr, err)
 	}
+	s.hook() // a restarted miniredis has a new server, without the hook
 	if err := s.flushScripts(); err != nil {
 		return err
 	}
@@ -261,6 +272,35 @@ func defaultInfo() map[string]string {
 		"aof_enabled":      "1",
 		"cluster_enabled":  "0",
 	}
+}
+
+// databases is how many databases a default Redis has (databases 16).
+const databases = 16
+
+// hook makes the server answer INFO with [Server.infoText] and refuse
+// SELECT of a database beyond the default 16, as Redis does. Restart and
+// Crash set it again; restarting the miniredis directly loses it.
+func (s *Server) hook() {
+	s.mr.Server().SetPreHook(func(p *server.Peer, cmd string, args ...string) bool {
+		switch cmd {
+		case "INFO":
+			text, err := s.infoText()
+			if err != nil {
+				p.WriteError(err.Error())
+			} else {
+				p.WriteBulk(text)
+			}
+			return true
+		case "SELECT":
+			if len(args) == 1 {
+				if n, err := strconv.Atoi(args[0]); err == nil && n >= databases {
+					p.WriteError("ERR DB index is out of range")
+					return true
+				}
+			}
+		}
+		return false
+	})
 }
 
 // errNoPerm is what Redis answers a user whose ACL forbids INFO.
