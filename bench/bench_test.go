@@ -65,9 +65,10 @@ func TestScenariosRunAgainstRealServers(t *testing.T) {
 		}
 	}
 	for _, lib := range []string{libQ, libR} {
-		// The sequential scenarios left fewer idle connections than 32
-		// goroutines need, so the servers must have seen new ones.
-		if ps := res.par[lib]; len(ps) != 1 || ps[0].cycles == 0 || ps[0].cpuPerCycle <= 0 || ps[0].dials <= 0 {
+		// redsync's pools must open connections for 32 goroutines;
+		// quorumlock pipelines them over the few it has.
+		wantDials := lib == libR
+		if ps := res.par[lib]; len(ps) != 1 || ps[0].cycles == 0 || ps[0].cpuPerCycle <= 0 || ps[0].dials < 0 || (wantDials && ps[0].dials == 0) {
 			t.Errorf("parallel %s: %d runs; want one with cycles, CPU per cycle and connections opened", lib, len(ps))
 		}
 		if cs := res.cont[lib]; len(cs) != 1 || cs[0].grants == 0 || cs[0].fewest > cs[0].most || cs[0].p50 <= 0 {

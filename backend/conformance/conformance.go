@@ -118,6 +118,16 @@ func (s *setup) node(t *testing.T) *redlock.Node {
 	return n
 }
 
+// LibraryOptions fit the servers the suite starts, which are fresh and
+// either not Redis (miniredis reports no uptime) or without an append-only
+// file: no restart quarantine, and those risks accepted. They are about the
+// server, not the backend under test. A backend's benchmark on such servers
+// can use them too.
+var LibraryOptions = []redlock.Option{
+	redlock.WithQuarantine(0),
+	redlock.WithAcceptRisks(redlock.RiskNoPersistence, redlock.RiskUnprobed),
+}
+
 // keepOpen is a Conn whose Close is left to its owner.
 type keepOpen struct{ redlock.Conn }
 
@@ -127,7 +137,7 @@ func (keepOpen) Close() error { return nil }
 // then depend on this backend alone.
 func (s *setup) client(t *testing.T) *redlock.Client {
 	t.Helper()
-	c, err := redlock.New([]*redlock.Node{s.node(t)}, redlock.WithNodeTimeout(nodeTimeout))
+	c, err := redlock.New([]*redlock.Node{s.node(t)}, append(LibraryOptions, redlock.WithNodeTimeout(nodeTimeout))...)
 	if err != nil {
 		t.Fatalf("redlock.New: %v", err)
 	}

@@ -34,7 +34,7 @@ func BenchmarkLockUnlock(b *testing.B) {
 	}
 	// A node timeout far above the default keeps a busy machine from failing
 	// the loop; it changes no allocation.
-	client, err := redlock.New(nodes, redlock.WithNodeTimeout(2*time.Second))
+	client, err := redlock.New(nodes, append(conformance.LibraryOptions, redlock.WithNodeTimeout(2*time.Second))...)
 	if err != nil {
 		b.Fatal(err)
 	}

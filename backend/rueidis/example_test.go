@@ -6,10 +6,10 @@ import (
 	"log"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/rueidis"
 
 	qrueidis "github.com/quorumlock/quorumlock/backend/rueidis"
+	"github.com/quorumlock/quorumlock/internal/testcluster"
 	"github.com/quorumlock/quorumlock/redlock"
 )
 
@@ -17,20 +17,14 @@ import (
 // independent masters, and returns their addresses and a function that
 // stops them.
 func exampleServers(n int) (addrs []string, stop func()) {
-	var servers []*miniredis.Miniredis
-	for range n {
-		mr := miniredis.NewMiniRedis()
-		if err := mr.Start(); err != nil {
-			log.Fatal(err)
-		}
-		servers = append(servers, mr)
-		addrs = append(addrs, mr.Addr())
+	c, err := testcluster.Start(testcluster.Options{Servers: n, RealTimeTTL: true})
+	if err != nil {
+		log.Fatal(err)
 	}
-	return addrs, func() {
-		for _, mr := range servers {
-			mr.Close()
-		}
+	for _, s := range c.Servers {
+		addrs = append(addrs, s.Addr())
 	}
+	return addrs, c.Close
 }
 
 // A rueidis user locks with the clients they already have, one per
@@ -62,9 +56,7 @@ func Example() {
 		defer node.Close()
 		nodes = append(nodes, node)
 	}
-	// The node timeout (50ms by default) is raised for servers that share a
-	// busy machine with the program.
-	client, err := redlock.New(nodes, redlock.WithTTL(10*time.Second), redlock.WithNodeTimeout(time.Second))
+	client, err := redlock.New(nodes, redlock.WithTTL(10*time.Second))
 	if err != nil {
 		log.Fatal(err)
 	}
