@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quorumlock/quorumlock/clock"
+	"github.com/quorumlock/quorumlock/quorum"
 )
 
 // Lock acquires the lock named name, retrying after a random delay (see
@@ -47,9 +48,19 @@ func (c *Client) obtain(ctx context.Context, name string, opts []Option, where s
 		ctx, cancel = context.WithTimeout(ctx, cfg.wait)
 		defer cancel()
 	}
-	var timer clock.Timer
+	var w *waiter
+	if retry {
+		if w, err = newWaiter(cfg.rand); err != nil {
+			return nil, err
+		}
+		defer c.stopWaiting(w, key)
+	}
+	var (
+		timer clock.Timer
+		prev  error // the last attempt that ended on its own
+	)
 	for attempt := 0; ; attempt++ {
-		l, err := c.attempt(ctx, &cfg, name, key)
+		l, busy, err := c.attempt(ctx, &cfg, name, key, w)
 		if err == nil {
 			if timer != nil {
 				timer.Stop()
@@ -57,8 +68,12 @@ func (c *Client) obtain(ctx context.Context, name string, opts []Option, where s
 			return l, nil
 		}
 		if ctx.Err() != nil {
+			if prev != nil && errors.Is(err, context.Cause(ctx)) {
+				err = prev // the interrupted attempt says less
+			}
 			return nil, withCause(ctx, err)
 		}
+		prev = err
 		if !retry || errors.Is(err, ErrInvalidArgument) {
 			return nil, err
 		}
@@ -66,13 +81,31 @@ func (c *Client) obtain(ctx context.Context, name string, opts []Option, where s
 			return nil, fmt.Errorf("%w (after %d attempts)", err, attempt+1)
 		}
 		delay := cfg.retryDelay()
+		if busy.held {
+			w.queued = true
+			if w.channel == "" {
+				// Subscribed now: try again at once, so that no release
+				// falls between the attempt and the subscription.
+				c.subscribe(w, key)
+				continue
+			}
+			// Woken by the release, or at the latest when the holder's
+			// ttl runs out or the waiter must show it is alive.
+			delay = min(busy.pttl+time.Millisecond, queueRefresh)
+		}
 		if timer == nil {
 			timer = cfg.clock.NewTimer(delay)
 		} else {
 			timer.Reset(delay)
 		}
+		var wake <-chan struct{}
+		if w != nil {
+			wake = w.wake
+		}
 		select {
 		case <-timer.C():
+		case <-wake:
+			timer.Stop()
 		case <-ctx.Done():
 			timer.Stop()
 			return nil, withCause(ctx, err)
@@ -89,12 +122,22 @@ func withCause(ctx context.Context, err error) error {
 	return fmt.Errorf("%w: %w", err, cause)
 }
 
+// busy tells why an attempt failed: held is set if a node said the lock
+// is held, or that earlier waiters are queued; pttl is the shortest time
+// left to the holder there.
+type busy struct {
+	held bool
+	pttl time.Duration
+}
+
 // attempt makes one attempt: the acquiring script on every node at once,
-// held if a quorum set the key within the validity.
-func (c *Client) attempt(ctx context.Context, cfg *config, name, key string) (*Lock, error) {
-	l, err := c.newLock(cfg, name, key)
+// held if a quorum set the key within the validity. w is the waiter, nil
+// for TryLock.
+func (c *Client) attempt(ctx context.Context, cfg *config, name, key string, w *waiter) (*Lock, busy, error) {
+	var b busy
+	l, err := c.newLock(cfg, name, key, w)
 	if err != nil {
-		return nil, err
+		return nil, b, err
 	}
 	start := cfg.clock.Now()
 	l.acquired = start
@@ -105,7 +148,7 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string) (*L
 		if ferr := l.drawFence(r); ferr != nil {
 			c.finish(r, oc)
 			l.undo()
-			return nil, fmt.Errorf("%w: %w", ErrNotObtained, ferr)
+			return nil, b, fmt.Errorf("%w: %w", ErrNotObtained, ferr)
 		}
 		c.finish(r, oc)
 		r, oc = l.round(ctx, l.raiseOn)
@@ -114,20 +157,21 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string) (*L
 	}
 	elapsed := cfg.clock.Since(start)
 	validity := clock.Validity(cfg.ttl, elapsed, cfg.driftFactor)
+	b = l.busy(r)
 	c.finish(r, oc)
 	if ok >= c.quorum && validity > 0 {
 		l.until = start.Add(elapsed + validity) // the end of the round plus the validity
-		return l, nil
+		return l, b, nil
 	}
 	// Not held: release everywhere the key may have been set, on each node
 	// once its SET has been answered, however late.
 	l.undo()
 	if ok < c.quorum {
-		return nil, fmt.Errorf("%w: %q: %d of %d nodes %s, %d needed: %w",
+		return nil, b, fmt.Errorf("%w: %q: %d of %d nodes %s, %d needed: %w",
 			ErrNotObtained, name, ok, len(c.nodes), what, c.quorum, errOrNone(err))
 	}
 	{
-		return nil, fmt.Errorf("%w: %q: %d of %d nodes %s but the acquisition took %v, leaving no validity of the %v ttl: %w",
+		return nil, b, fmt.Errorf("%w: %q: %d of %d nodes %s but the acquisition took %v, leaving no validity of the %v ttl: %w",
 			ErrNotObtained, name, ok, len(c.nodes), what, elapsed, cfg.ttl, errOrNone(err))
 	}
 }
@@ -145,13 +189,15 @@ func errOrNone(err error) error {
 // and out of quarantine (see [Client.admit]).
 func (l *Lock) acquireOn(ctx context.Context, i int, n *Node) error {
 	sent := time.Now()
-	granted, counter, err := n.acquire(ctx, l.keys, l.args[:2])
-	l.gate.setAnswer(i, err != nil || granted, counter)
+	granted, pttl, counter, err := n.acquire(ctx, l.keys, l.args[:argsAcquire])
+	l.gate.setAnswer(i, err != nil || granted, counter, pttl)
 	switch {
 	case err != nil:
 		return err
-	case !granted:
+	case !granted && pttl > 0:
 		return n.nodeErr(errHeldElsewhere)
+	case !granted:
+		return n.nodeErr(errQueued)
 	}
 	if err := l.client.admit(ctx, i, &l.cfg, sent); err != nil {
 		return n.nodeErr(err)
@@ -159,26 +205,44 @@ func (l *Lock) acquireOn(ctx context.Context, i int, n *Node) error {
 	return nil
 }
 
-// acquire runs the acquiring script: granted if the key holds the token now,
-// and with fencing the node's fence counter.
-func (n *Node) acquire(ctx context.Context, keys []string, args []any) (granted bool, counter uint64, err error) {
+// acquire runs the acquiring script: granted if the key holds the token
+// now; if not, the holder's remaining ttl there (0 if the lock is free but
+// earlier waiters are queued); with fencing, the node's fence counter.
+func (n *Node) acquire(ctx context.Context, keys []string, args []any) (granted bool, pttl time.Duration, counter uint64, err error) {
 	reply, _, err := n.run(ctx, n.salty.acquire, keys, args)
 	if err != nil {
-		return false, 0, n.nodeErr(err)
+		return false, 0, 0, n.nodeErr(err)
 	}
 	code := reply
 	if pair, ok := reply.([]any); ok && len(pair) == 2 {
 		code = pair[0]
 		s, _ := pair[1].(string)
 		if counter, err = strconv.ParseUint(s, 10, 64); err != nil {
-			return false, 0, n.nodeErr(fmt.Errorf("unexpected fence counter %q from %s", s, n.salty.acquire.name))
+			return false, 0, 0, n.nodeErr(fmt.Errorf("unexpected fence counter %q from %s", s, n.salty.acquire.name))
 		}
 	}
 	switch v, isInt := code.(int64); {
 	case isInt && v == 1:
-		return true, counter, nil
-	case isInt && v == 0:
-		return false, counter, nil
+		return true, 0, counter, nil
+	case isInt && v < 0:
+		return false, time.Duration(-1-v) * time.Millisecond, counter, nil
 	}
-	return false, 0, n.nodeErr(fmt.Errorf("unexpected reply %v to %s", reply, n.salty.acquire.name))
+	return false, 0, 0, n.nodeErr(fmt.Errorf("unexpected reply %v to %s", reply, n.salty.acquire.name))
+}
+
+// busy reads from r, a failed acquiring round, whether the lock is held or
+// queued for, and for how long yet at least.
+func (l *Lock) busy(r *quorum.Round) busy {
+	var b busy
+	for _, o := range r.Seen() {
+		if !errors.Is(o.Err, errHeldElsewhere) && !errors.Is(o.Err, errQueued) {
+			continue
+		}
+		p := l.gate.pttl(o.Target)
+		if !b.held || p < b.pttl {
+			b.pttl = p
+		}
+		b.held = true
+	}
+	return b
 }

@@ -1,22 +1,47 @@
--- acquire.lua: take a lock if it is free.
+-- acquire.lua: take a lock if it is free and no earlier waiter is queued.
 -- KEYS[1]  the lock's key
 -- KEYS[2]  (fencing only) the hash of fence counters
 -- ARGV[1]  the owner's token
 -- ARGV[2]  the ttl in milliseconds
+-- ARGV[3]  the waiter's id, or "" for a single attempt that does not queue
+-- ARGV[4]  when the waiter began waiting, in ms: its place in the queue
+-- ARGV[5]  how long, in ms, the waiter stays queued unless it tries again
 -- Returns 1 if the key holds the token now (set by this call, or by an
--- earlier copy of it whose reply was lost), 0 if it holds another owner's.
--- With fencing it returns {that, the lock's fence counter here}, the
--- counter as a decimal string ("0" if none).
+-- earlier copy of it whose reply was lost); otherwise -1 less the lock's
+-- remaining ttl in ms (-1 when the lock is free but earlier waiters are
+-- queued), and the waiter joins the queue or stays alive in it. With
+-- fencing it returns {that, the lock's fence counter here}, the counter as
+-- a decimal string ("0" if none).
 local v = redis.call("GET", KEYS[1])
-local ok = 1
-if v ~= ARGV[1] then
-	if v then
-		ok = 0
-	else
+local ok = 0
+if v == ARGV[1] then
+	ok = 1
+elseif not v then
+	local h = nil
+	if redis.call("EXISTS", queue) == 1 then
+		h = head(now_ms())
+	end
+	if h == nil or h == ARGV[3] then
 		redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+		ok = 1
 	end
 end
-if #KEYS == 1 then
-	return ok
+local code = 1
+if ok == 1 then
+	if ARGV[3] ~= "" then
+		leave(ARGV[3])
+	end
+else
+	if ARGV[3] ~= "" then
+		local life = tonumber(ARGV[5])
+		redis.call("ZADD", queue, "NX", ARGV[4], ARGV[3])
+		redis.call("HSET", alive, ARGV[3], now_ms() + life)
+		redis.call("PEXPIRE", queue, 2 * life)
+		redis.call("PEXPIRE", alive, 2 * life)
+	end
+	code = -1 - math.max(redis.call("PTTL", KEYS[1]), 0)
 end
-return {ok, redis.call("HGET", KEYS[2], "c:" .. KEYS[1]) or "0"}
+if #KEYS == 1 then
+	return code
+end
+return {code, redis.call("HGET", KEYS[2], "c:" .. KEYS[1]) or "0"}

@@ -97,8 +97,8 @@ func (c *Client) prepare(ctxIsNil bool, name string, opts []Option, where scope)
 	if len(key) > MaxKeyLen {
 		return config{}, "", invalid("lock key is %d bytes, the limit is %d", len(key), MaxKeyLen)
 	}
-	if strings.HasSuffix(key, FenceKey) {
-		return config{}, "", invalid("lock key %q ends with %q, which is reserved for fence counters", key, FenceKey)
+	if strings.Contains(key, Reserved) {
+		return config{}, "", invalid("lock key %q contains %q, reserved for quorumlock's own keys", key, Reserved)
 	}
 	return cfg, key, nil
 }

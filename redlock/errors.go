@@ -46,6 +46,9 @@ var (
 var (
 	// errHeldElsewhere: SET NX found the key set, by another owner.
 	errHeldElsewhere = errors.New("held by another owner")
+	// errQueued: the lock is free on the node, but earlier waiters are
+	// queued for it.
+	errQueued = errors.New("free, but earlier waiters are queued")
 	// errNotOwner: the node does not hold this lock's token (absent, expired
 	// or another owner's).
 	errNotOwner = errors.New("token not present")

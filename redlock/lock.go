@@ -28,13 +28,14 @@ type Lock struct {
 
 	// The commands' KEYS and ARGV, built once and shared by every node:
 	// keys is {key} or, with fencing, {key, fence hash}; args is {token,
-	// ttl in ms} or, with fencing, {token, ttl, fence}, the fence written
-	// once drawn, before any command reads it. The acquiring and extending
-	// scripts take args[:2], a release keys[:1] and args[:1].
+	// ttl in ms, waiter id, waiter's place, waiter's life, fence}, the fence
+	// written once drawn, before any command reads it. The acquiring
+	// script takes args[:argsAcquire], extending args[:2], a release
+	// keys[:1] and args[:1].
 	keys   []string
 	args   []any
 	keyBuf [2]string
-	argBuf [3]any
+	argBuf [6]any
 
 	acquired time.Time // when the acquiring round began
 	fence    uint64    // the fencing token; 0 without fencing
@@ -49,8 +50,12 @@ type Lock struct {
 	hold     *holder // the running hold, if any
 }
 
-// newLock returns a lock with a fresh token, not yet acquired.
-func (c *Client) newLock(cfg *config, name, key string) (*Lock, error) {
+// argsAcquire is how many of a lock's args the acquiring script takes.
+const argsAcquire = 5
+
+// newLock returns a lock with a fresh token, not yet acquired, for the
+// waiter w (nil for TryLock, which does not queue).
+func (c *Client) newLock(cfg *config, name, key string, w *waiter) (*Lock, error) {
 	token, err := newToken(cfg.rand)
 	if err != nil {
 		return nil, err
@@ -62,14 +67,22 @@ func (c *Client) newLock(cfg *config, name, key string) (*Lock, error) {
 		l.keyBuf[1] = cfg.prefix + FenceKey
 		l.keys = l.keyBuf[:2]
 	}
-	l.argBuf[0], l.argBuf[1] = token, cfg.ttl.Milliseconds()
-	l.args = l.argBuf[:2]
-	if cfg.fencing {
-		l.args = l.argBuf[:3] // the fence, drawn between the phases
+	l.argBuf = [6]any{token, cfg.ttl.Milliseconds(), noWaiter, zeroScore, queueLifeArg, noFence}
+	if w != nil {
+		l.argBuf[2], l.argBuf[3] = w.idArg, w.score
 	}
+	l.args = l.argBuf[:]
 	l.gate.init(len(c.nodes))
 	return l, nil
 }
+
+// Boxed once: the acquiring script's arguments for no waiter, and a fence
+// not yet drawn.
+var (
+	noWaiter  any = ""
+	zeroScore any = int64(0)
+	noFence   any = "0"
+)
 
 // Name returns the lock's name, as given to Lock or TryLock.
 func (l *Lock) Name() string { return l.name }
@@ -285,11 +298,12 @@ func (l *Lock) heal(r *quorum.Round) {
 		return
 	}
 	c := l.client
+	healArgs := []any{l.args[0], l.args[1], l.args[5]}
 	hr, oc := l.round(context.Background(), func(ctx context.Context, i int, n *Node) error {
 		if !l.gate.absent(i) {
 			return nil
 		}
-		_, _, err := n.run(ctx, n.salty.heal, l.keys, l.args)
+		_, _, err := n.run(ctx, n.salty.heal, l.keys, healArgs)
 		return err
 	})
 	c.finish(hr, oc)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/quorumlock/quorumlock/quorum"
 )
@@ -28,10 +29,11 @@ type gate struct {
 }
 
 type gateNode struct {
-	served  uint32 // tickets whose command on the node is done
-	mayHold bool   // the acquiring SET may have set the key: it did not say "held elsewhere"
-	counter uint64 // with fencing, the node's fence counter in its answer
-	absent  bool   // the last extension found the key gone
+	served  uint32        // tickets whose command on the node is done
+	mayHold bool          // the acquiring SET may have set the key: it did not say "held elsewhere"
+	counter uint64        // with fencing, the node's fence counter in its answer
+	pttl    time.Duration // if the node did not grant: the holder's time left there
+	absent  bool          // the last extension found the key gone
 }
 
 func (g *gate) init(n int) {
@@ -76,10 +78,16 @@ func (g *gate) leave(i int) {
 }
 
 // setAnswer records node i's answer to the acquiring command.
-func (g *gate) setAnswer(i int, mayHold bool, counter uint64) {
+func (g *gate) setAnswer(i int, mayHold bool, counter uint64, pttl time.Duration) {
 	g.mu.Lock()
-	g.nodes[i].mayHold, g.nodes[i].counter = mayHold, counter
+	g.nodes[i].mayHold, g.nodes[i].counter, g.nodes[i].pttl = mayHold, counter, pttl
 	g.mu.Unlock()
+}
+
+func (g *gate) pttl(i int) time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.nodes[i].pttl
 }
 
 func (g *gate) setAbsent(i int, v bool) {

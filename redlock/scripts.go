@@ -36,16 +36,28 @@ var (
 	fenceSrc string
 	//go:embed heal.lua
 	healSrc string
+	//go:embed queue.lua
+	queueSrc string // put before the scripts that use the waiters' queue
+	//go:embed leave.lua
+	leaveSrc string
 
-	releaseScript = newScript("release.lua", releaseSrc)
+	releaseScript = newScript("release.lua", queueSrc+releaseSrc)
+	leaveScript   = newScript("leave.lua", queueSrc+leaveSrc)
 	statusScript  = newScript("status.lua", statusSrc)
 	fenceScript   = newScript("fence.lua", fenceSrc)
 )
 
+// Reserved is the part of a key that marks it as quorumlock's own: the
+// fence counters ([FenceKey], under the client's key prefix) and each
+// lock's queue of waiters ("{quorumlock}:q:" and "{quorumlock}:w:" followed
+// by the lock's key). No lock key may contain it. The scripts derive the
+// queue's keys from the lock's, which standalone Redis allows (vetting
+// refuses cluster mode, where it would not).
+const Reserved = "{quorumlock}:"
+
 // FenceKey is the hash, under the client's key prefix, that holds the
-// fence counters of every fenced lock name on a node. No lock may use this
-// key.
-const FenceKey = "quorumlock:fence"
+// fence counters of every fenced lock name on a node.
+const FenceKey = Reserved + "fence"
 
 // salted holds a node's own copies of the scripts that set keys, each with
 // a random first line, so that their digests are this node's alone. They are
@@ -62,7 +74,7 @@ func (s *salted) init() error {
 		return fmt.Errorf("redlock: drawing a node's script salt: %w", err)
 	}
 	line := "-- node " + hex.EncodeToString(b[:]) + "\n"
-	s.acquire = newScript("acquire.lua", line+acquireSrc)
+	s.acquire = newScript("acquire.lua", line+queueSrc+acquireSrc)
 	s.extend = newScript("extend.lua", line+extendSrc)
 	s.heal = newScript("heal.lua", line+healSrc)
 	return nil

@@ -33,6 +33,9 @@ type Conn struct {
 	pool Pool     // New: the caller's pool
 	mux  *mux     // Open: connections of its own
 	shas sync.Map // digest -> the digest as an interface value, boxed once
+
+	psOnce sync.Once
+	ps     *pubsub // subscriptions, made on the first one
 }
 
 // New returns a Conn on pool, which stays the caller's: [Conn.Close] does
@@ -74,10 +77,15 @@ func (c *Conn) Info(ctx context.Context) (string, error) {
 // Close closes the connections [Open] made, failing the commands still
 // waiting on them; a pool given to [New] is the caller's, and stays open.
 func (c *Conn) Close() error {
-	if c.mux == nil {
-		return nil
+	c.psOnce.Do(func() {}) // no subscription may start from now on
+	var err error
+	if c.ps != nil {
+		err = c.ps.close()
 	}
-	return c.mux.close()
+	if c.mux != nil {
+		err = errors.Join(err, c.mux.close())
+	}
+	return err
 }
 
 // argvPool recycles the argument vectors of scripts.

@@ -182,6 +182,18 @@ func (c *Conn) Info(ctx context.Context) (string, error) {
 	return text, err
 }
 
+// Subscribe implements redlock.Subscriber over the redigo backend; a Conn
+// set down refuses it.
+func (c *Conn) Subscribe(ctx context.Context, channels []string, deliver func(channel, message string)) (func(), error) {
+	c.mu.Lock()
+	down := c.down
+	c.mu.Unlock()
+	if down {
+		return nil, ErrDown
+	}
+	return c.inner.Subscribe(ctx, channels, deliver)
+}
+
 // Close implements redlock.Conn.
 func (c *Conn) Close() error { return c.inner.Close() }
 

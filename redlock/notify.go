@@ -1,0 +1,126 @@
+package redlock
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/quorumlock/quorumlock/quorum"
+)
+
+// A Subscriber is a [Conn] that can also deliver messages published on
+// channels. It is optional: with it, a waiter for a lock learns at once
+// that its turn has come, when the holder releases the lock; without it,
+// the waiter finds out when it tries again (see [Client.Lock]). The backends
+// in this repository implement it.
+type Subscriber interface {
+	// Subscribe subscribes to channels and calls deliver with each message
+	// published on one of them, from one goroutine per Conn, until
+	// unsubscribe is called; it returns once the server has confirmed the
+	// subscription, or ctx's deadline has passed. A Conn should carry all its
+	// subscriptions over one connection. When that connection breaks, the
+	// subscriptions end without notice, which costs only the wake-ups.
+	Subscribe(ctx context.Context, channels []string, deliver func(channel, message string)) (unsubscribe func(), err error)
+}
+
+// How a waiter keeps its place in a lock's queue: it tries again at least
+// every queueRefresh, and a node drops it after queueLife without a try.
+const (
+	queueRefresh = 500 * time.Millisecond
+	queueLife    = 4 * queueRefresh
+)
+
+var queueLifeArg any = queueLife.Milliseconds()
+
+// newWaiter returns a waiter with a random id, whose place in the queues is
+// now.
+func newWaiter(r io.Reader) (*waiter, error) {
+	var b [8]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return nil, fmt.Errorf("redlock: reading a random waiter id: %w", err)
+	}
+	id := hex.EncodeToString(b[:])
+	return &waiter{id: id, idArg: id, score: time.Now().UnixMilli(), wake: make(chan struct{}, 1)}, nil
+}
+
+// stopWaiting ends w's subscriptions and, if it may be queued anywhere,
+// takes it out of the queues in the background, each node within the node
+// timeout. A straggling attempt of w's that lands after that queues it
+// again until its life there ends.
+func (c *Client) stopWaiting(w *waiter, key string) {
+	w.unsubscribe()
+	if !w.queued {
+		return
+	}
+	keys, args := []string{key}, []any{w.idArg}
+	oc := newOpContext(context.Background(), c.cfg.nodeTimeout)
+	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
+		_, _, err := c.nodes[i].run(ctx, leaveScript, keys, args)
+		return err
+	})
+	c.finish(r, oc)
+}
+
+// A waiter is one Lock call waiting for its turn.
+type waiter struct {
+	id      string // random, stable across the call's attempts
+	idArg   any    // id, boxed once
+	score   any    // when it began waiting, in ms since 1970, boxed
+	wake    chan struct{}
+	channel string // the channel of the lock's queue; "" until subscribed
+	queued  bool   // some attempt may have queued it on a node
+	unsubs  []func()
+}
+
+// ring wakes the waiter, without blocking; wake-ups coalesce.
+func (w *waiter) ring() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// subscribe makes w hear when its turn comes on every node that can tell
+// it, each bounded by the node timeout; nodes that cannot are left to the
+// timer.
+func (c *Client) subscribe(w *waiter, key string) {
+	w.channel = Reserved + "q:" + key
+	deliver := func(channel, message string) {
+		if channel == w.channel && message == w.id {
+			w.ring()
+		}
+	}
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for _, n := range c.nodes {
+		s, ok := n.conn.(Subscriber)
+		if !ok {
+			continue
+		}
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.nodeTimeout)
+			defer cancel()
+			unsub, err := s.Subscribe(ctx, []string{w.channel}, deliver)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			w.unsubs = append(w.unsubs, unsub)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+}
+
+// unsubscribe ends w's subscriptions.
+func (w *waiter) unsubscribe() {
+	for _, u := range w.unsubs {
+		u()
+	}
+	w.unsubs = nil
+}
