@@ -124,7 +124,7 @@ func withCause(ctx context.Context, err error) error {
 
 // busy tells why an attempt failed: held is set if a node said the lock
 // is held, or that earlier waiters are queued; pttl is the shortest time
-// left to the holder there.
+// left to a holder (queueRefresh if no node named one).
 type busy struct {
 	held bool
 	pttl time.Duration
@@ -233,16 +233,15 @@ func (n *Node) acquire(ctx context.Context, keys []string, args []any) (granted 
 // busy reads from r, a failed acquiring round, whether the lock is held or
 // queued for, and for how long yet at least.
 func (l *Lock) busy(r *quorum.Round) busy {
-	var b busy
+	b := busy{pttl: queueRefresh}
 	for _, o := range r.Seen() {
-		if !errors.Is(o.Err, errHeldElsewhere) && !errors.Is(o.Err, errQueued) {
-			continue
+		switch {
+		case errors.Is(o.Err, errHeldElsewhere):
+			b.held = true
+			b.pttl = min(b.pttl, l.gate.pttl(o.Target))
+		case errors.Is(o.Err, errQueued): // free, but not our turn: the release of the one before us will tell
+			b.held = true
 		}
-		p := l.gate.pttl(o.Target)
-		if !b.held || p < b.pttl {
-			b.pttl = p
-		}
-		b.held = true
 	}
 	return b
 }
