@@ -48,19 +48,23 @@ func (c *Client) obtain(ctx context.Context, name string, opts []Option, where s
 		ctx, cancel = context.WithTimeout(ctx, cfg.wait)
 		defer cancel()
 	}
+	// The waiter, made when a first attempt finds the lock busy: an
+	// uncontended Lock costs no more than TryLock.
 	var w *waiter
-	if retry {
-		if w, err = newWaiter(cfg.rand); err != nil {
-			return nil, err
+	defer func() {
+		if w != nil {
+			c.stopWaiting(w, key)
 		}
-		defer c.stopWaiting(w, key)
-	}
+	}()
 	var (
 		timer clock.Timer
 		prev  error // the last attempt that ended on its own
 	)
 	for attempt := 0; ; attempt++ {
 		l, busy, err := c.attempt(ctx, &cfg, name, key, w)
+		if w != nil {
+			w.queued = true // it may be queued on any node the attempt reached
+		}
 		if err == nil {
 			if timer != nil {
 				timer.Stop()
@@ -82,10 +86,13 @@ func (c *Client) obtain(ctx context.Context, name string, opts []Option, where s
 		}
 		delay := cfg.retryDelay()
 		if busy.held {
-			w.queued = true
-			if w.channel == "" {
-				// Subscribed now: try again at once, so that no release
-				// falls between the attempt and the subscription.
+			if w == nil {
+				// Queue from now on, and hear when it is our turn: the
+				// subscription comes before the next attempt, so no
+				// release can fall between them.
+				if w, err = newWaiter(cfg.rand); err != nil {
+					return nil, err
+				}
 				c.subscribe(w, key)
 				continue
 			}
