@@ -34,10 +34,19 @@ func (c *Client) TryLock(ctx context.Context, name string, opts ...Option) (*Loc
 }
 
 // obtain is Lock, Do's acquisition or TryLock, as where says.
-func (c *Client) obtain(ctx context.Context, name string, opts []Option, where scope) (*Lock, error) {
+func (c *Client) obtain(ctx context.Context, name string, opts []Option, where scope) (_ *Lock, err error) {
 	cfg, key, err := c.prepare(ctx == nil, name, opts, where)
 	if err != nil {
 		return nil, err
+	}
+	var (
+		tries int            // attempts made
+		last  AttemptOutcome // how the last one ended
+		got   *Lock          // the lock, once acquired
+	)
+	if c.observed() {
+		start := cfg.clock.Now()
+		defer func() { c.obtained(ctx, &cfg, name, got, err, tries, last, start) }()
 	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))
@@ -62,6 +71,8 @@ func (c *Client) obtain(ctx context.Context, name string, opts []Option, where s
 	)
 	for attempt := 0; ; attempt++ {
 		l, busy, err := c.attempt(ctx, &cfg, name, key, w)
+		tries++
+		last = c.attempted(ctx, name, err, busy)
 		if w != nil {
 			w.queued = true // it may be queued on any node the attempt reached
 		}
@@ -69,6 +80,7 @@ func (c *Client) obtain(ctx context.Context, name string, opts []Option, where s
 			if timer != nil {
 				timer.Stop()
 			}
+			got = l
 			return l, nil
 		}
 		if ctx.Err() != nil {
@@ -196,7 +208,9 @@ func errOrNone(err error) error {
 // and out of quarantine (see [Client.admit]).
 func (l *Lock) acquireOn(ctx context.Context, i int, n *Node) error {
 	sent := time.Now()
+	start := l.client.nodeStart()
 	granted, pttl, counter, err := n.acquire(ctx, l.keys, l.args[:argsAcquire])
+	l.client.nodeDone(ctx, n, OpAcquire, start, err)
 	l.gate.setAnswer(i, err != nil || granted, counter, pttl)
 	switch {
 	case err != nil:

@@ -33,7 +33,9 @@ func (l *Lock) drawFence(r *quorum.Round) error {
 
 // raiseOn is phase two on node i.
 func (l *Lock) raiseOn(ctx context.Context, _ int, n *Node) error {
+	start := l.client.nodeStart()
 	reply, _, err := n.run(ctx, fenceScript, l.keys, []any{l.args[0], l.args[5]})
+	l.client.nodeDone(ctx, n, OpFence, start, err)
 	if err != nil {
 		return n.nodeErr(err)
 	}

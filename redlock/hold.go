@@ -119,6 +119,7 @@ func (l *Lock) renew(held context.Context, h *holder) {
 		case <-held.Done():
 			return
 		case <-limit:
+			l.heldTooLong(held)
 			h.cancel(fmt.Errorf("%w: %q was held for %v, the bound set by WithMaxHold; it is no longer renewed",
 				ErrMaxHold, l.name, l.cfg.maxHold))
 			return
@@ -126,7 +127,7 @@ func (l *Lock) renew(held context.Context, h *holder) {
 			if last == nil {
 				last = errors.New("no renewal completed")
 			}
-			h.cancel(l.markLost(fmt.Errorf("%w: %q: not renewed within %v of the end of its validity: %w",
+			h.cancel(l.markLost(held, LossNotRenewed, fmt.Errorf("%w: %q: not renewed within %v of the end of its validity: %w",
 				ErrLost, l.name, margin, last)))
 			return
 		case <-next.C():

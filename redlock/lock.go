@@ -154,7 +154,7 @@ func (l *Lock) Extend(ctx context.Context) error {
 	cfg, c := &l.cfg, l.client
 	start := cfg.clock.Now()
 	if until := l.Until(); !start.Before(until) {
-		return l.markLost(fmt.Errorf("%w: %q: validity lapsed %v ago", ErrLost, l.name, start.Sub(until)))
+		return l.extendLost(ctx, LossExpired, 0, fmt.Errorf("%w: %q: validity lapsed %v ago", ErrLost, l.name, start.Sub(until)))
 	}
 	r, oc := l.round(ctx, l.extendOn)
 	ok, err := r.Wait(ctx, c.quorum)
@@ -167,18 +167,23 @@ func (l *Lock) Extend(ctx context.Context) error {
 			return err
 		}
 		l.heal(r)
+		l.extendDone(ctx, OutcomeOK, elapsed, nil)
 		return nil
 	case verdict == confirmed:
-		return l.markLost(fmt.Errorf("%w: %q: extending took %v, leaving no validity of the %v ttl: %w",
+		return l.extendLost(ctx, LossSlow, elapsed, fmt.Errorf("%w: %q: extending took %v, leaving no validity of the %v ttl: %w",
 			ErrLost, l.name, elapsed, cfg.ttl, errOrNone(err)))
 	case verdict == gone:
-		return l.markLost(fmt.Errorf("%w: %q: %d of %d nodes no longer hold its token (expired or taken): %w",
+		return l.extendLost(ctx, LossGone, elapsed, fmt.Errorf("%w: %q: %d of %d nodes no longer hold its token (expired or taken): %w",
 			ErrLost, l.name, notOwners, len(c.nodes), err))
 	case verdict == interrupted:
-		return fmt.Errorf("redlock: extend %q interrupted: %w", l.name, err)
+		err = fmt.Errorf("redlock: extend %q interrupted: %w", l.name, err)
+		l.extendDone(ctx, OutcomeUnknown, elapsed, err)
+		return err
 	}
-	return fmt.Errorf("redlock: extend %q: %d of %d nodes failed, so %d cannot confirm; the lock stays held until its validity ends in %v: %w",
+	err = fmt.Errorf("redlock: extend %q: %d of %d nodes failed, so %d cannot confirm; the lock stays held until its validity ends in %v: %w",
 		l.name, r.Failed(), len(c.nodes), c.quorum, l.Until().Sub(cfg.clock.Now()), err)
+	l.extendDone(ctx, OutcomeUnknown, elapsed, err)
+	return err
 }
 
 // extended records a successful extension, unless the lock was unlocked or
@@ -245,27 +250,33 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	c := l.client
 	trust := l.cfg.clock.Now().Before(until) // sent within validity
 	r, oc := l.round(ctx, func(ctx context.Context, _ int, n *Node) error {
-		return n.compare(ctx, releaseScript, l.keys[:1], l.args[:1], trust)
+		start := c.nodeStart()
+		err := n.compare(ctx, releaseScript, l.keys[:1], l.args[:1], trust)
+		c.nodeDone(ctx, n, OpRelease, start, err)
+		return err
 	})
 	ok, err := r.Wait(ctx, c.quorum)
 	defer c.finish(r, oc) // after r is read below
 	switch verdict, notOwners := l.judge(r, ok); verdict {
 	case confirmed:
-		return nil
+		return l.released(ctx, OutcomeOK, nil)
 	case gone:
-		return fmt.Errorf("%w: %q: %d of %d nodes no longer held its token (expired or taken): %w",
-			ErrNotHeld, l.name, notOwners, len(c.nodes), err)
+		return l.released(ctx, OutcomeLost, fmt.Errorf("%w: %q: %d of %d nodes no longer held its token (expired or taken): %w",
+			ErrNotHeld, l.name, notOwners, len(c.nodes), err))
 	case interrupted:
-		return fmt.Errorf("redlock: unlock %q interrupted, release goes on in the background: %w", l.name, err)
+		return l.released(ctx, OutcomeUnknown,
+			fmt.Errorf("redlock: unlock %q interrupted, release goes on in the background: %w", l.name, err))
 	}
-	return fmt.Errorf("redlock: unlock %q: %d of %d nodes failed, so whether a quorum still held it is unknown; its keys there expire by their ttl: %w",
-		l.name, r.Failed(), len(c.nodes), err)
+	return l.released(ctx, OutcomeUnknown, fmt.Errorf("redlock: unlock %q: %d of %d nodes failed, so whether a quorum still held it is unknown; its keys there expire by their ttl: %w",
+		l.name, r.Failed(), len(c.nodes), err))
 }
 
 // extendOn extends the lock on node i, and notes whether the node had lost
 // the key, so that it can be healed.
 func (l *Lock) extendOn(ctx context.Context, i int, n *Node) error {
+	start := l.client.nodeStart()
 	reply, _, err := n.run(ctx, n.salty.extend, l.keys[:1], l.args[:2])
+	l.client.nodeDone(ctx, n, OpExtend, start, err)
 	if err != nil {
 		return n.nodeErr(err)
 	}
@@ -303,7 +314,9 @@ func (l *Lock) heal(r *quorum.Round) {
 		if !l.gate.absent(i) {
 			return nil
 		}
+		start := c.nodeStart()
 		_, _, err := n.run(ctx, n.salty.heal, l.keys, healArgs)
+		c.nodeDone(ctx, n, OpHeal, start, err)
 		return err
 	})
 	c.finish(hr, oc)
@@ -348,13 +361,19 @@ func (l *Lock) usable() error {
 	return l.lost
 }
 
-// markLost records err, which wraps ErrLost, as the lock's fate.
-func (l *Lock) markLost(err error) error {
+// markLost records err, which wraps ErrLost, as the lock's fate, lost for
+// cause, and reports it unless the lock was lost already.
+func (l *Lock) markLost(ctx context.Context, cause LossCause, err error) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.lost == nil {
+	first := l.lost == nil
+	if first {
 		l.lost = err
 		l.until = time.Time{}
 	}
-	return l.lost
+	err = l.lost
+	l.mu.Unlock()
+	if first {
+		l.lostNow(ctx, cause, err)
+	}
+	return err
 }

@@ -58,7 +58,9 @@ func (c *Client) stopWaiting(w *waiter, key string) {
 	keys, args := []string{key}, []any{w.idArg}
 	oc := newOpContext(context.Background(), c.cfg.nodeTimeout)
 	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
+		start := c.nodeStart()
 		_, _, err := c.nodes[i].run(ctx, leaveScript, keys, args)
+		c.nodeDone(ctx, c.nodes[i], OpLeave, start, err)
 		return err
 	})
 	c.finish(r, oc)

@@ -79,6 +79,7 @@ type config struct {
 	maxHoldSet    bool          // false: no bound
 	accepted      uint32        // bit r set: Risk r accepted
 	logger        *slog.Logger  // nil: no logs
+	metrics       *Metrics      // nil: no metrics; never one with no func set
 }
 
 func defaultConfig() config {
@@ -238,9 +239,25 @@ func WithAcceptRisks(risks ...Risk) Option {
 	}}
 }
 
-// WithLogger sets where the client logs what an operator should know: node
-// vetting findings and quarantines, each once. It never logs a token or a
-// password. The default is no logging. It may be given to New only.
+// WithLogger sets where the client logs what an operator should know, with
+// messages starting "redlock: " and the details as attributes (lock,
+// fingerprint, node, op, attempts, wait, validity, took, cause, reason,
+// class, error):
+//
+//   - at Error and Warn, node vetting findings that refuse a node or warn of
+//     a risk, and quarantines after a restart, each once;
+//   - at Warn, a lock lost (with its cause: expired, gone, slow,
+//     not-renewed; a hold cancelled at its margin is one), and a release
+//     that found the lock no longer held or could not confirm it;
+//   - at Info, a Lock that retried and was not obtained, and a hold that
+//     reached its max hold;
+//   - at Debug, a lock acquired, extended or released, a single attempt not
+//     obtained, an extension left unconfirmed, and every failed command to a
+//     node with its class (timeout, refused, auth, other).
+//
+// It never logs a token (the fingerprint stands for it) or a password. With
+// no logger, or a level the handler does not enable, nothing is formatted.
+// The default is no logging. It may be given to New only.
 func WithLogger(l *slog.Logger) Option {
 	return Option{"WithLogger", clientOnly, func(c *config) { c.logger = l }}
 }

@@ -200,7 +200,9 @@ func (l *Lock) undo() {
 		if !l.gate.mayHold(i) {
 			return nil
 		}
+		start := c.nodeStart()
 		_, err := n.evalSource(ctx, releaseScript, l.keys[:1], l.args[:1])
+		c.nodeDone(ctx, n, OpRelease, start, err)
 		return err
 	})
 	c.bg.add()

@@ -72,7 +72,9 @@ func (c *Client) Status(ctx context.Context, name string, opts ...Option) (*Stat
 	keys := []string{key}
 	oc := newOpContext(ctx, cfg.nodeTimeout)
 	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
+		start := c.nodeStart()
 		st.Nodes[i] = c.nodes[i].status(ctx, keys)
+		c.nodeDone(ctx, c.nodes[i], OpStatus, start, st.Nodes[i].Err)
 		return st.Nodes[i].Err
 	})
 	for range r.Outcomes() { // every node, each bounded by the node timeout
@@ -90,7 +92,8 @@ func (n *Node) status(ctx context.Context, keys []string) NodeStatus {
 	reply, _, err := n.run(ctx, statusScript, keys, nil)
 	values, _ := reply.([]any)
 	if err == nil && len(values) != 2 {
-		err = fmt.Errorf("unexpected reply %v to %s", reply, statusScript.name)
+		// Not %v: the reply may hold the owner's token.
+		err = fmt.Errorf("unexpected reply to %s: %T of %d values, not 2", statusScript.name, reply, len(values))
 	}
 	if err != nil {
 		ns.Err = n.nodeErr(err)

@@ -110,7 +110,10 @@ func (c *Client) Vet(ctx context.Context) ([]Finding, error) {
 	}
 	oc := newOpContext(ctx, c.cfg.nodeTimeout)
 	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
-		return c.nodes[i].probe(ctx)
+		start := c.nodeStart()
+		err := c.nodes[i].probe(ctx)
+		c.nodeDone(ctx, c.nodes[i], OpInfo, start, err)
+		return err
 	})
 	for range r.Outcomes() {
 	}
@@ -184,7 +187,9 @@ func (c *Client) admit(ctx context.Context, i int, cfg *config, sent time.Time) 
 	q := c.cfg.quarantine
 	st := n.state()
 	if st.suspect || (q > 0 && !st.denied && sent.Sub(st.upAt) < q) {
-		_ = n.probe(ctx) // its outcome is in the node's state
+		start := c.nodeStart()
+		err := n.probe(ctx) // its outcome is also in the node's state
+		c.nodeDone(ctx, n, OpInfo, start, err)
 		st = n.state()
 	}
 	if st.suspect {

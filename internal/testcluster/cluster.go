@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -330,5 +331,13 @@ func (s *Server) close() {
 }
 
 // ErrDown is the error of every command to a server taken down with
-// [Conn.SetDown].
-var ErrDown = errors.New("testcluster: injected: connection refused")
+// [Conn.SetDown]. It matches syscall.ECONNREFUSED with errors.Is, as the
+// error of a dial to a server that is down does.
+var ErrDown error = downError{}
+
+type downError struct{}
+
+func (downError) Error() string { return "testcluster: injected: connection refused" }
+
+// Is reports whether target is syscall.ECONNREFUSED.
+func (downError) Is(target error) bool { return target == syscall.ECONNREFUSED }
