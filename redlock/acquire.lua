@@ -7,9 +7,10 @@
 -- ARGV[4]  when the waiter began waiting, in ms: its place in the queue
 -- ARGV[5]  how long, in ms, the waiter stays queued unless it tries again
 -- Returns 1 if the key holds the token now (set by this call, or by an
--- earlier copy of it whose reply was lost); otherwise -1 less the lock's
--- remaining ttl in ms (-1 when the lock is free but earlier waiters are
--- queued), and the waiter joins the queue or stays alive in it. With
+-- earlier copy of it whose reply was lost); -1 if the lock is free but
+-- earlier waiters are queued; otherwise -2 less the holder's remaining ttl
+-- in ms (0 if the key has no expiry). When it does not return 1, the
+-- waiter joins the queue or stays alive in it. With
 -- fencing it returns {that, the lock's fence counter here}, the counter as
 -- a decimal string ("0" if none).
 local v = redis.call("GET", KEYS[1])
@@ -39,7 +40,11 @@ else
 		redis.call("PEXPIRE", queue, 2 * life)
 		redis.call("PEXPIRE", alive, 2 * life)
 	end
-	code = -1 - math.max(redis.call("PTTL", KEYS[1]), 0)
+	if v then
+		code = -2 - math.max(redis.call("PTTL", KEYS[1]), 0)
+	else
+		code = -1
+	end
 end
 if #KEYS == 1 then
 	return code
