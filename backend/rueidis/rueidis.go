@@ -124,8 +124,9 @@ func (c *Conn) Info(ctx context.Context) (string, error) {
 }
 
 // Close ends the subscriptions and closes their connection, after waiting
-// for a dial of it in flight (within the client's Dialer.Timeout). The
-// client is the caller's to close, after the node.
+// for a dial of it in flight (within the client's Dialer.Timeout); rueidis
+// waits up to a second for a server that stopped answering to acknowledge
+// the closing. The client is the caller's to close, after the node.
 func (c *Conn) Close() error {
 	err := c.subs.Close()
 	c.dedicated.close()
