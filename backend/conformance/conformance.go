@@ -30,7 +30,8 @@ type Factory func(tb testing.TB, s Server) redlock.Conn
 // miniredis and against redis-server processes it starts on loopback. When
 // redis-server is not installed the second part is skipped, or fails if
 // the environment variable REDLOCK_REQUIRE_REDIS is 1. Checks run one at a
-// time; the whole suite takes a few seconds.
+// time; the whole suite takes a few seconds, and a few more for a client
+// that finishes a dial abandoned at its deadline before closing.
 func Run(t *testing.T, f Factory) {
 	t.Helper()
 	for _, k := range kinds {
@@ -63,6 +64,15 @@ var checks = []check{
 	{"a lost reply is an error, the next call reconnects", checkLostReply},
 	{"Unlock whose release reply is lost returns nil", checkLostRelease},
 	{"a refused password is ErrAuth", checkAuth},
+	{"Subscribe: a message published once Subscribe returned is delivered", checkSubscribe},
+	{"Subscribe: two subscribers of a channel are given its messages, and one leaving leaves the other", checkSubscribeTwo},
+	{"Subscribe: the last subscriber leaving unsubscribes the channel", checkUnsubscribeLast},
+	{"Subscribe: joining a channel not yet confirmed waits for the confirmation", checkSubscribeJoin},
+	{"Subscribe: a Conn's subscriptions share one connection", checkSubscribeShared},
+	{"Subscribe: works again after the subscription connection is killed", checkSubscribeKilled},
+	{"Subscribe: ends by its deadline on a silent server", checkSubscribeSilent},
+	{"Subscribe: Close ends the subscriptions and their goroutines", checkSubscribeClose},
+	{"a waiter is woken by the holder's Unlock through its subscription", checkWake},
 }
 
 // env is what a check works with: the server kind and the backend.
@@ -105,6 +115,18 @@ func (e *env) start(t *testing.T, o options) *setup {
 	}
 	t.Cleanup(func() { _ = s.conn.Close() })
 	return s
+}
+
+// another makes a second Conn to the setup's server, through its proxy,
+// closed when t ends.
+func (e *env) another(t *testing.T, s *setup) redlock.Conn {
+	t.Helper()
+	c := e.factory(t, Server{Addr: s.proxy.addr(), Password: s.password})
+	if c == nil {
+		t.Fatal("the factory returned a nil Conn")
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 // node wraps the setup's Conn in a node for the library. The node does not

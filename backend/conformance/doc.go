@@ -38,9 +38,28 @@
 //     never a silent retry by the client, and Unlock of a lock whose
 //     release reply is lost so returns nil;
 //   - a refused password surfaces as a [redlock.NodeError] wrapping
-//     [redlock.ErrAuth].
+//     [redlock.ErrAuth];
+//   - for a Conn that implements [redlock.Subscriber] (the checks are
+//     skipped, saying so, for one that does not): once Subscribe returned,
+//     the server counts the subscription and a message published is
+//     delivered; two subscriptions of one channel are both given its
+//     messages, and one leaving leaves the other; the last one leaving
+//     unsubscribes the channel on the server, and nothing more is delivered;
+//     a Subscribe joining a channel whose SUBSCRIBE is not yet confirmed
+//     waits for that confirmation too; all the subscriptions of a Conn share
+//     one connection (counted by the proxy, and on redis-server by CLIENT
+//     LIST TYPE pubsub), and another Conn has its own; when the subscription
+//     connection is killed (CLIENT KILL TYPE pubsub, or by the proxy on
+//     miniredis) its subscriptions end, and Subscribe works again; Subscribe
+//     ends by its deadline on a silent server, whether it dials or its
+//     connection is open; Close ends the subscriptions, those awaiting
+//     their confirmation too, and leaves no goroutine;
+//   - a waiter in Lock is woken by the holder's Unlock through its
+//     subscription: its retry timer runs on a fake clock that never
+//     advances, so that only a message can end its wait.
 //
 // Wire faults come from a small proxy between the client and the server,
-// which reads the Redis protocol to fault exactly the command meant; with
-// TLS it terminates TLS for the client with a certificate of its own.
+// which reads the Redis protocol to fault (or hold back) exactly the
+// command meant; with TLS it terminates TLS for the client with a
+// certificate of its own.
 package conformance

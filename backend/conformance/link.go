@@ -15,6 +15,20 @@ type link struct {
 	server  net.Conn
 	dead    bool
 	pending []bool // per forwarded command not yet answered, in order: drop its reply
+	subs    bool   // the client sent SUBSCRIBE
+}
+
+// subscribed records that the client sent SUBSCRIBE.
+func (l *link) subscribed() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.subs = true
+}
+
+func (l *link) isSubscriber() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.subs
 }
 
 // attach records the link's connections, or closes server and reports

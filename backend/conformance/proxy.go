@@ -13,8 +13,9 @@ import (
 
 // A proxy forwards loopback connections to a Redis server and injects the
 // wire faults the suite needs: it stalls (accepts and reads, never answers),
-// cuts a connection when a script command arrives, or lets a script command
-// run and drops its reply with the connection. It parses the protocol to
+// holds commands back until told to go on, cuts a connection when a script
+// command arrives, or lets a script command run and drops its reply with the
+// connection. It parses the protocol to
 // tell commands and replies apart, so pipelined clients see the same faults
 // as others. With a TLS configuration it terminates TLS for the client.
 type proxy struct {
@@ -26,8 +27,10 @@ type proxy struct {
 	mu       sync.Mutex
 	closed   bool
 	stalled  bool
-	cutNext  int // script commands on which to close the connection
-	loseNext int // script commands whose reply to drop
+	gate     chan struct{} // not nil: commands wait until it is closed
+	held     []string      // the commands that waited at the gate
+	cutNext  int           // script commands on which to close the connection
+	loseNext int           // script commands whose reply to drop
 	accepted int
 	cuts     int
 	lost     int
@@ -56,6 +59,50 @@ func (p *proxy) addr() string { return p.ln.Addr().String() }
 // connections are read and dropped, and new connections are accepted and
 // read but never reach the server (nor, with TLS, finish a handshake).
 func (p *proxy) stall() { p.set(func() { p.stalled = true }) }
+
+// hold makes commands wait, from now on until release, before they are
+// forwarded; heldCommands names them.
+func (p *proxy) hold() {
+	p.set(func() {
+		if p.gate == nil {
+			p.gate = make(chan struct{})
+		}
+	})
+}
+
+// release forwards the commands held back, and the next ones at once.
+func (p *proxy) release() {
+	p.set(func() {
+		if p.gate != nil {
+			close(p.gate)
+			p.gate = nil
+		}
+	})
+}
+
+// heldCommands returns the names of the commands held back so far.
+func (p *proxy) heldCommands() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.held...)
+}
+
+// dropSubscribers closes the connections that sent SUBSCRIBE, and returns
+// how many.
+func (p *proxy) dropSubscribers() int {
+	p.mu.Lock()
+	var links []*link
+	for l := range p.links {
+		if l.isSubscriber() {
+			links = append(links, l)
+		}
+	}
+	p.mu.Unlock()
+	for _, l := range links {
+		l.close()
+	}
+	return len(links)
+}
 
 // cutNextScript closes the connection on which the next EVAL or EVALSHA
 // arrives, after reading it and without forwarding it.
@@ -95,6 +142,7 @@ func (p *proxy) set(f func()) {
 
 func (p *proxy) close() {
 	p.set(func() { p.closed = true })
+	p.release()
 	_ = p.ln.Close()
 	p.drop()
 	p.wg.Wait()
@@ -193,7 +241,11 @@ func (p *proxy) commands(l *link) {
 			return
 		}
 		name := commandName(args)
+		if name == "SUBSCRIBE" {
+			l.subscribed()
+		}
 		var stalled, cut, lose bool
+		var gate chan struct{}
 		p.set(func() {
 			script := name == "EVAL" || name == "EVALSHA" || name == "EVAL_RO" || name == "EVALSHA_RO"
 			switch {
@@ -207,7 +259,13 @@ func (p *proxy) commands(l *link) {
 				p.loseNext--
 				lose = true
 			}
+			if gate = p.gate; gate != nil && !stalled {
+				p.held = append(p.held, name)
+			}
 		})
+		if gate != nil && !stalled {
+			<-gate // released by release, or by close
+		}
 		switch {
 		case stalled:
 			continue

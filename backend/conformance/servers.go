@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +35,12 @@ type backing interface {
 	setPassword(tb testing.TB, password string)
 	// isReal reports whether this is a redis-server process.
 	isReal() bool
+	// publish publishes message on channel and returns how many
+	// subscribers the server delivered it to.
+	publish(tb testing.TB, channel, message string) int
+	// numSub returns how many connections the server counts as
+	// subscribed to channel.
+	numSub(tb testing.TB, channel string) int
 }
 
 // requireRedis names the variable that makes a missing redis-server a
@@ -76,6 +83,14 @@ func (m mini) get(_ testing.TB, key string) (string, bool) {
 }
 
 func (m mini) setPassword(_ testing.TB, password string) { m.mr.RequireAuth(password) }
+
+func (m mini) publish(_ testing.TB, channel, message string) int {
+	return m.mr.Publish(channel, message)
+}
+
+func (m mini) numSub(_ testing.TB, channel string) int {
+	return m.mr.PubSubNumSub(channel)[channel]
+}
 
 // A redisProc is a redis-server process on a loopback port.
 type redisProc struct {
@@ -188,6 +203,50 @@ func (r *redisProc) setPassword(tb testing.TB, password string) {
 	tb.Helper()
 	r.do(tb, "CONFIG", "SET", "requirepass", password)
 	r.password = password
+}
+
+func (r *redisProc) publish(tb testing.TB, channel, message string) int {
+	tb.Helper()
+	n, err := redis.Int(r.do(tb, "PUBLISH", channel, message), nil)
+	if err != nil {
+		tb.Fatalf("PUBLISH on redis-server %s directly: %v", r.address, err)
+	}
+	return n
+}
+
+func (r *redisProc) numSub(tb testing.TB, channel string) int {
+	tb.Helper()
+	reply, err := redis.Values(r.do(tb, "PUBSUB", "NUMSUB", channel), nil)
+	var n int
+	if err == nil && len(reply) == 2 {
+		n, err = redis.Int(reply[1], nil)
+	}
+	if err != nil || len(reply) != 2 {
+		tb.Fatalf("PUBSUB NUMSUB on redis-server %s directly: %d values, %v", r.address, len(reply), err)
+	}
+	return n
+}
+
+// pubsubClients returns how many connections the server counts as in
+// publish/subscribe mode.
+func (r *redisProc) pubsubClients(tb testing.TB) int {
+	tb.Helper()
+	list, err := redis.String(r.do(tb, "CLIENT", "LIST", "TYPE", "pubsub"), nil)
+	if err != nil {
+		tb.Fatalf("CLIENT LIST on redis-server %s directly: %v", r.address, err)
+	}
+	return strings.Count(list, "\n")
+}
+
+// killPubSub closes every connection in publish/subscribe mode, and returns
+// how many it closed.
+func (r *redisProc) killPubSub(tb testing.TB) int {
+	tb.Helper()
+	n, err := redis.Int(r.do(tb, "CLIENT", "KILL", "TYPE", "pubsub"), nil)
+	if err != nil {
+		tb.Fatalf("CLIENT KILL on redis-server %s directly: %v", r.address, err)
+	}
+	return n
 }
 
 // newPassword returns a random password for a test server.

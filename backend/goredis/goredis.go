@@ -28,7 +28,13 @@
 // boolean, which Redis sends only for a script that calls
 // redis.setresp(3), is 1 for true and 0 for false.
 //
+// A Conn is also a [redlock.Subscriber], so that a waiter for a lock hears
+// at once that the holder released it: its subscriptions share one
+// connection of their own. [Conn.Subscribe] says what go-redis does on it
+// by itself, and what a Conn lets stand.
+//
 // [redlock.NewNode]: https://pkg.go.dev/github.com/quorumlock/quorumlock/redlock#NewNode
+// [redlock.Subscriber]: https://pkg.go.dev/github.com/quorumlock/quorumlock/redlock#Subscriber
 package goredis
 
 import (
@@ -38,6 +44,8 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/quorumlock/quorumlock/backend/internal/pubsub"
 )
 
 // A Conn sends a node's commands through a go-redis client. It is safe for
@@ -45,6 +53,7 @@ import (
 type Conn struct {
 	client *redis.Client
 	shas   sync.Map // digest -> the digest as an interface value, boxed once
+	subs   *pubsub.Hub
 }
 
 // New returns a Conn on client, which stays the caller's: [Conn.Close]
@@ -67,7 +76,9 @@ func New(client *redis.Client) (*Conn, error) {
 	case o.WriteTimeout < 0:
 		return nil, errors.New("goredis: the client's Options.WriteTimeout is -2, which sets no write deadline, so commands could be sent past the node timeout")
 	}
-	return &Conn{client: client}, nil
+	c := &Conn{client: client}
+	c.subs = pubsub.New("goredis", c.dialSubs)
+	return c, nil
 }
 
 // EvalSHA runs the cached Lua script whose SHA-1 is sha. A server that does
@@ -101,8 +112,9 @@ func (c *Conn) Info(ctx context.Context) (string, error) {
 	return text, nil
 }
 
-// Close does nothing: the client is the caller's to close, after the node.
-func (c *Conn) Close() error { return nil }
+// Close ends the subscriptions and closes their connection. The client is
+// the caller's to close, after the node.
+func (c *Conn) Close() error { return c.subs.Close() }
 
 func (c *Conn) script(ctx context.Context, cmd, script any, keys []string, args []any) (any, error) {
 	argv := make([]any, 0, 3+len(keys)+len(args))

@@ -55,7 +55,7 @@ func Open(o Options) (*Conn, error) {
 			o.TLS.ServerName = host
 		}
 	}
-	return &Conn{mux: newMux(o.Lanes, o.dial)}, nil
+	return newConn(nil, newMux(o.Lanes, o.dial)), nil
 }
 
 // dialBound is the longest a dial may take when the caller set no deadline.

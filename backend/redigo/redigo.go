@@ -8,7 +8,12 @@
 // deadline, and a pool made by [Open] also bounds dialing, the TLS handshake,
 // AUTH and SELECT by it.
 //
+// A Conn is also a [redlock.Subscriber], so that a waiter for a lock hears
+// at once that the holder released it: its subscriptions share one
+// connection of their own (see [Conn.Subscribe]).
+//
 // [redlock.NewNode]: https://pkg.go.dev/github.com/quorumlock/quorumlock/redlock#NewNode
+// [redlock.Subscriber]: https://pkg.go.dev/github.com/quorumlock/quorumlock/redlock#Subscriber
 package redigo
 
 import (
@@ -19,6 +24,8 @@ import (
 	"time"
 
 	"github.com/gomodule/redigo/redis"
+
+	"github.com/quorumlock/quorumlock/backend/internal/pubsub"
 )
 
 // A Pool hands out connections to one Redis server; [*redis.Pool] is one.
@@ -33,9 +40,7 @@ type Conn struct {
 	pool Pool     // New: the caller's pool
 	mux  *mux     // Open: connections of its own
 	shas sync.Map // digest -> the digest as an interface value, boxed once
-
-	psOnce sync.Once
-	ps     *pubsub // subscriptions, made on the first one
+	subs *pubsub.Hub
 }
 
 // New returns a Conn on pool, which stays the caller's: [Conn.Close] does
@@ -47,7 +52,14 @@ func New(pool Pool) (*Conn, error) {
 	if p, ok := pool.(*redis.Pool); ok && p == nil {
 		return nil, errors.New("redigo: the pool is nil")
 	}
-	return &Conn{pool: pool}, nil
+	return newConn(pool, nil), nil
+}
+
+// newConn returns a Conn on pool or mux.
+func newConn(pool Pool, mux *mux) *Conn {
+	c := &Conn{pool: pool, mux: mux}
+	c.subs = pubsub.New("redigo", c.dialSubs)
+	return c
 }
 
 // EvalSHA runs the cached Lua script whose SHA-1 is sha. A server that does
@@ -74,14 +86,11 @@ func (c *Conn) Info(ctx context.Context) (string, error) {
 	return redis.String(reply, nil)
 }
 
-// Close closes the connections [Open] made, failing the commands still
-// waiting on them; a pool given to [New] is the caller's, and stays open.
+// Close ends the subscriptions, and closes the connections [Open] made,
+// failing the commands still waiting on them; a pool given to [New] is the
+// caller's, and stays open.
 func (c *Conn) Close() error {
-	c.psOnce.Do(func() {}) // no subscription may start from now on
-	var err error
-	if c.ps != nil {
-		err = c.ps.close()
-	}
+	err := c.subs.Close()
 	if c.mux != nil {
 		err = errors.Join(err, c.mux.close())
 	}

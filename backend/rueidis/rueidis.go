@@ -36,7 +36,13 @@
 // deadline; the library treats a timed-out command as one that may run
 // late, as on a paused server.
 //
+// A Conn is also a [redlock.Subscriber], so that a waiter for a lock hears
+// at once that the holder released it: its subscriptions share one
+// dedicated connection. [Conn.Subscribe] says what rueidis does on it by
+// itself.
+//
 // [redlock.NewNode]: https://pkg.go.dev/github.com/quorumlock/quorumlock/redlock#NewNode
+// [redlock.Subscriber]: https://pkg.go.dev/github.com/quorumlock/quorumlock/redlock#Subscriber
 package rueidis
 
 import (
@@ -46,12 +52,16 @@ import (
 	"strconv"
 
 	"github.com/redis/rueidis"
+
+	"github.com/quorumlock/quorumlock/backend/internal/pubsub"
 )
 
 // A Conn sends a node's commands through a rueidis client. It is safe for
 // concurrent use.
 type Conn struct {
-	client rueidis.Client
+	client    rueidis.Client
+	subs      *pubsub.Hub
+	dedicated *dedicator // the subscriptions' connections
 }
 
 // New returns a Conn on client, which stays the caller's: [Conn.Close] does
@@ -66,7 +76,9 @@ func New(client rueidis.Client) (*Conn, error) {
 	if client.Mode() == rueidis.ClientModeCluster {
 		return nil, errors.New("rueidis: the client is a cluster client, whose keys live on several masters; a node needs a client of one master (ClientOption.ForceSingleClient)")
 	}
-	return &Conn{client: client}, nil
+	c := &Conn{client: client, dedicated: &dedicator{client: client}}
+	c.subs = pubsub.New("rueidis", c.dialSubs)
+	return c, nil
 }
 
 // EvalSHA runs the cached Lua script whose SHA-1 is sha. A server that does
@@ -111,8 +123,15 @@ func (c *Conn) Info(ctx context.Context) (string, error) {
 	return text, nil
 }
 
-// Close does nothing: the client is the caller's to close, after the node.
-func (c *Conn) Close() error { return nil }
+// Close ends the subscriptions and closes their connection, after waiting
+// for a dial of it in flight (within the client's Dialer.Timeout); rueidis
+// waits up to a second for a server that stopped answering to acknowledge
+// the closing. The client is the caller's to close, after the node.
+func (c *Conn) Close() error {
+	err := c.subs.Close()
+	c.dedicated.close()
+	return err
+}
 
 // do sends cmd and normalises its reply.
 func (c *Conn) do(ctx context.Context, cmd rueidis.Completed) (any, error) {
