@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"reflect"
 	"syscall"
 )
@@ -33,8 +34,8 @@ import (
 // Nor may a Conn resend a command by itself after its connection broke: the
 // node resends its scripts itself, and must know when it did. A broken
 // connection must show in the error chain as io.EOF, io.ErrUnexpectedEOF,
-// syscall.ECONNRESET or syscall.EPIPE, which is what tells the node to
-// resend; an error reply nested in an array reply is the call's error.
+// syscall.ECONNRESET, syscall.EPIPE or net.ErrClosed, which is what tells
+// the node to resend; an error reply nested in an array reply is the call's error.
 // backend/conformance checks all of this.
 type Conn interface {
 	// EvalSHA runs the Lua script cached on the server under the SHA-1
@@ -142,11 +143,11 @@ func (n *Node) evalSource(ctx context.Context, s *script, keys []string, args []
 // be closed by the server.
 const staleRetries = 4
 
-// staleConn reports whether err says the connection was closed or reset by
-// the server, as opposed to a timeout or an answer.
+// staleConn reports whether err says the connection was closed or reset,
+// as opposed to a timeout or an answer.
 func staleConn(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
 
 // nodeErr wraps a failure on n, or returns nil. A refused password or

@@ -276,8 +276,8 @@ func (lc *laneConn) write() {
 			return
 		}
 		if err := lc.conn.Send(c.cmd, c.argv...); err != nil {
-			c.finish(nil, err)
 			lc.breakOff(err)
+			c.finish(nil, lc.err) // the first cause, not a closed connection's echo of it
 			continue
 		}
 		select {
@@ -307,8 +307,8 @@ func (lc *laneConn) read() {
 		}
 		reply, err := redis.ReceiveWithTimeout(lc.conn, readBound)
 		if err != nil && !isReplyError(err) {
-			c.finish(nil, err)
 			lc.breakOff(err)
+			c.finish(nil, lc.err) // the first cause, not a closed connection's echo of it
 			continue
 		}
 		c.finish(reply, err)
