@@ -33,11 +33,7 @@ if ok == 1 then
 	end
 else
 	if ARGV[3] ~= "" then
-		local life = tonumber(ARGV[5])
-		redis.call("ZADD", queue, "NX", ARGV[4], ARGV[3])
-		redis.call("HSET", alive, ARGV[3], now_ms() + life)
-		redis.call("PEXPIRE", queue, 2 * life)
-		redis.call("PEXPIRE", alive, 2 * life)
+		join(ARGV[3], ARGV[4], ARGV[5])
 	end
 	code = -1 - math.max(redis.call("PTTL", KEYS[1]), 0)
 end
