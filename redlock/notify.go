@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quorumlock/quorumlock/quorum"
@@ -71,8 +72,9 @@ type waiter struct {
 	idArg    any    // id, boxed once
 	score    any    // when it began waiting, in ms since 1970, boxed
 	wake     chan struct{}
-	channels map[string]bool // the channels of the queues it waits in; nil until subscribed
-	queued   bool            // some attempt may have queued it on a node
+	channels map[string]int // the channels of the queues it waits in, to their key's index; nil until subscribed
+	rang     atomic.Int32   // 1 + the index of the key whose queue last woke it; 0 if none since read
+	queued   bool           // some attempt may have queued it on a node
 	unsubs   []func()
 }
 
@@ -89,14 +91,15 @@ func (w *waiter) ring() {
 // it, each bounded by the node timeout; nodes that cannot are left to the
 // timer.
 func (c *Client) subscribe(w *waiter, keys ...string) {
-	w.channels = make(map[string]bool, len(keys))
+	w.channels = make(map[string]int, len(keys))
 	channels := make([]string, len(keys))
 	for i, key := range keys {
 		channels[i] = Reserved + "q:" + key
-		w.channels[channels[i]] = true
+		w.channels[channels[i]] = i
 	}
 	deliver := func(channel, message string) {
-		if message == w.id && w.channels[channel] {
+		if i, ok := w.channels[channel]; ok && message == w.id {
+			w.rang.Store(int32(i) + 1)
 			w.ring()
 		}
 	}
