@@ -103,9 +103,27 @@ func (l *Lock) Slot() int {
 	return n
 }
 
+// SemaphoreStatus reads the n slots of the semaphore named name on every
+// node, without changing them, and returns one [Status] for each, in slot
+// order: Name is the semaphore's name, Key the slot's key, and Verdict and
+// Owner say whether the slot's permit is held, and by whom, as Status says
+// of a lock. It reads every slot of a node in one command, waits as
+// [Client.Status] does, takes its options and fails as it does; n below 1
+// or above [MaxPermits] is an error wrapping [ErrInvalidArgument] too.
+func (c *Client) SemaphoreStatus(ctx context.Context, name string, n int, opts ...Option) ([]*Status, error) {
+	cfg, keys, err := c.prepareSemaphore(ctx, name, n, opts, inStatus)
+	if err != nil {
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("redlock: status of %q: %w", name, context.Cause(ctx))
+	}
+	return c.readStatus(ctx, &cfg, name, keys)
+}
+
 // semCalls names the semaphore calls by the scope of the lock calls whose
 // options they take.
-var semCalls = map[scope]string{inLock: "Semaphore", inTryLock: "TrySemaphore", inDo: "DoSemaphore"}
+var semCalls = map[scope]string{inLock: "Semaphore", inTryLock: "TrySemaphore", inDo: "DoSemaphore", inStatus: "SemaphoreStatus"}
 
 // prepareSemaphore validates a semaphore call's arguments, given to the
 // call whose options it takes, where, and returns its config and the keys

@@ -274,3 +274,40 @@ func TestLock_Hold_permit(t *testing.T) {
 	}
 	require.NoError(t, p.Unlock(ctx), "the two nodes up all along and the ones back still hold its keys")
 }
+
+func TestClient_SemaphoreStatus(t *testing.T) {
+	c := newCluster(t, 5)
+	client := c.client(t)
+	ctx := context.Background()
+	owners := map[int]string{} // slot -> fingerprint
+	for range 2 {
+		p, err := client.TrySemaphore(ctx, "status", 3)
+		require.NoError(t, err)
+		owners[p.Slot()] = p.Fingerprint()
+	}
+	require.NoError(t, client.Close()) // every node has the grants
+	c.faults[4].SetDown(true)
+
+	sts, err := client.SemaphoreStatus(ctx, "status", 3)
+	require.NoError(t, err)
+	require.Len(t, sts, 3)
+	for slot, st := range sts {
+		assert.Equal(t, "status", st.Name)
+		assert.Equal(t, slotKey("status", slot), st.Key)
+		require.Len(t, st.Nodes, 5)
+		assert.Error(t, st.Nodes[4].Err, "slot %d: the node that is down", slot)
+		if owner, held := owners[slot]; held {
+			assert.Equal(t, redlock.VerdictHeld, st.Verdict, "slot %d", slot)
+			assert.Equal(t, owner, st.Owner, "slot %d", slot)
+			assert.True(t, st.Nodes[0].Held)
+		} else {
+			assert.Equal(t, redlock.VerdictFree, st.Verdict, "slot %d", slot)
+			assert.False(t, st.Nodes[0].Held)
+		}
+	}
+	_, err = client.SemaphoreStatus(ctx, "status", 0)
+	require.ErrorIs(t, err, redlock.ErrInvalidArgument)
+	_, err = client.SemaphoreStatus(ctx, "status", 3, redlock.WithTTL(time.Second))
+	require.ErrorIs(t, err, redlock.ErrInvalidArgument)
+	assert.ErrorContains(t, err, "(SemaphoreStatus takes the options of Status)")
+}
