@@ -8,8 +8,9 @@
 -- ARGV[5]  how long, in ms, the waiter stays queued unless it tries again
 -- Returns 1 if the key holds the token now (set by this call, or by an
 -- earlier copy of it whose reply was lost); otherwise -1 less the lock's
--- remaining ttl in ms (-1 when the lock is free but earlier waiters are
--- queued), and the waiter joins the queue or stays alive in it. With
+-- remaining ttl in ms, at least 1 (2^31-1 for a key with no expiry), or -1
+-- when the lock is free but earlier waiters are queued; and the waiter
+-- joins the queue or stays alive in it. With
 -- fencing it returns {that, the lock's fence counter here}, the counter as
 -- a decimal string ("0" if none).
 local v = redis.call("GET", KEYS[1])
@@ -35,7 +36,10 @@ else
 	if ARGV[3] ~= "" then
 		join(ARGV[3], ARGV[4], ARGV[5])
 	end
-	code = -1 - math.max(redis.call("PTTL", KEYS[1]), 0)
+	code = -1
+	if v then
+		code = -1 - held_for(KEYS[1])
+	end
 end
 if #KEYS == 1 then
 	return code

@@ -18,6 +18,16 @@ local function now_ms()
 	return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- held_for returns how long, in ms and at least 1, the existing key k is
+-- held yet: 2^31-1 if it has no expiry (set by another hand than ours).
+local function held_for(k)
+	local pttl = redis.call("PTTL", k)
+	if pttl < 0 then
+		return 2147483647
+	end
+	return math.max(pttl, 1)
+end
+
 -- head returns the first live waiter, or nil, dropping dead ones before it.
 local function head(now)
 	while true do

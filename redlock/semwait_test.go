@@ -173,3 +173,34 @@ func TestClient_Semaphore_firstComeFirstServed(t *testing.T) {
 	require.Eventually(t, func() bool { return queuedEverywhere(tc.Servers, "fifo", 2, 0) },
 		time.Minute, 5*time.Millisecond, "waiting for every waiter to leave the queues")
 }
+
+// A waiter facing a slot whose key has no expiry, which only another hand
+// than the library's sets, waits for a release or its half-second refresh,
+// not for the key's expiry of zero: after 100ms on its clock it has not
+// read the slots again.
+func TestClient_Semaphore_keyWithoutExpiry(t *testing.T) {
+	c := newCluster(t, 5)
+	fake := clock.NewFake(time.Now())
+	client := c.client(t, redlock.WithClock(fake))
+	for _, s := range c.servers {
+		require.NoError(t, s.Set(slotKey("stuck", 0), "another owner's token"))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := client.Semaphore(ctx, "stuck", 1)
+		done <- err
+	}()
+	// The waiter has read the slots, queued and armed its timer.
+	require.Eventually(t, func() bool { return queuedEverywhere(c.Servers, "stuck", 1, 1) },
+		20*time.Second, 5*time.Millisecond, "waiting for the waiter to queue on every node")
+	waitTimers(t, fake, 1)
+	reads := c.faults[0].Calls(testcluster.OpOther) // slots.lua, to the fault layer
+	fake.Advance(100 * time.Millisecond)
+	waitTimers(t, fake, 1) // the timer, still armed, or armed again after another reading
+	assert.Equal(t, reads, c.faults[0].Calls(testcluster.OpOther), "no reading of the slots within 100ms")
+	cancel()
+	err := <-done
+	require.ErrorIs(t, err, redlock.ErrNotObtained)
+	assert.ErrorContains(t, err, "none of its 1 slots is free")
+}

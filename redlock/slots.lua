@@ -6,15 +6,16 @@
 -- ARGV[3]  how long, in ms, the waiter stays queued unless it tries again
 -- Returns one integer per slot: 0 if the slot is free and no earlier live
 -- waiter is queued for it; -1 if it is free but an earlier waiter is
--- queued; otherwise the holder's remaining ttl in ms, at least 1. The
--- waiter joins, or stays alive in, the queue of every slot not 0.
+-- queued; otherwise the holder's remaining ttl in ms, at least 1 (2^31-1
+-- for a key with no expiry). The waiter joins, or stays alive in, the
+-- queue of every slot not 0.
 local now = now_ms()
 local out = {}
 for i = 1, #KEYS do
 	use(KEYS[i])
 	local state = 0
 	if redis.call("EXISTS", lock) == 1 then
-		state = math.max(redis.call("PTTL", lock), 1)
+		state = held_for(lock)
 	elseif redis.call("EXISTS", queue) == 1 then
 		local h = head(now)
 		if h ~= nil and h ~= ARGV[1] then
