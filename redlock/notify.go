@@ -66,7 +66,7 @@ func (c *Client) stopWaiting(w *waiter, keys ...string) {
 	c.finish(r, oc)
 }
 
-// A waiter is one Lock call waiting for its turn.
+// A waiter is one Lock or Semaphore call waiting for its turn.
 type waiter struct {
 	id       string // random, stable across the call's attempts
 	idArg    any    // id, boxed once

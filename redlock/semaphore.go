@@ -39,15 +39,17 @@ const slotSuffix = Reserved + "slot:"
 // hold at once.
 //
 // Each attempt reads every slot on every node in one round, and tries, one
-// at a time, up to three of the slots that a quorum of the nodes that
-// answered showed free and not queued for, in random order, each as
-// TryLock would. Once an attempt finds every slot busy, the call queues
+// at a time, up to three of the slots that may be free and not queued for
+// on a quorum of the nodes (those the first answers show so first, then
+// those the nodes yet to answer could make so), in random order among
+// equals, each as TryLock would. Once an attempt finds every slot busy, the call queues
 // for every slot, at the place given by when it began waiting, and waits
 // as Lock does: a slot released goes to the first live waiter queued for
-// it, which nodes that implement [Subscriber] wake at once; a waiter
-// otherwise tries again at the latest when a holder's ttl may have run out
-// and every half second, which also keeps its place. So permits go first
-// come, first served among waiters, across clients.
+// it, which nodes that implement [Subscriber] wake at once, and which then
+// tries that slot before reading them all; a waiter otherwise tries again
+// at the latest when a holder's ttl may have run out and every half
+// second, which also keeps its place. So permits go first come, first
+// served among waiters, across clients.
 //
 // On success the permit is held until [Lock.Until]. If ctx ends, the wait
 // set by [WithWait] passes, or the retries of [WithRetryLimit] are spent
@@ -63,7 +65,7 @@ func (c *Client) Semaphore(ctx context.Context, name string, n int, opts ...Opti
 
 // TrySemaphore makes exactly one attempt at a permit of the semaphore named
 // name, as [Client.Semaphore] describes one, without queuing: it reads the
-// slots and tries up to three that a quorum showed free, and returns an
+// slots and tries up to three that may be free on a quorum, and returns an
 // error wrapping [ErrNotObtained] if none was granted. It does not take a
 // slot a waiter is queued for. It returns like Semaphore and takes the
 // options of [Client.TryLock]: options about waiting are errors here.

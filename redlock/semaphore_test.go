@@ -311,3 +311,46 @@ func TestClient_SemaphoreStatus(t *testing.T) {
 	require.ErrorIs(t, err, redlock.ErrInvalidArgument)
 	assert.ErrorContains(t, err, "(SemaphoreStatus takes the options of Status)")
 }
+
+// The most permits a semaphore may have: every slot is read in one command
+// per node.
+func TestClient_Semaphore_maxPermits(t *testing.T) {
+	c := newCluster(t, 3)
+	client := c.client(t)
+	ctx := context.Background()
+	p, err := client.TrySemaphore(ctx, "big", redlock.MaxPermits)
+	require.NoError(t, err)
+	assert.True(t, p.Slot() >= 0 && p.Slot() < redlock.MaxPermits, "slot %d", p.Slot())
+	sts, err := client.SemaphoreStatus(ctx, "big", redlock.MaxPermits)
+	require.NoError(t, err)
+	held := 0
+	for _, st := range sts {
+		if st.Verdict == redlock.VerdictHeld {
+			held++
+		}
+	}
+	assert.Equal(t, 1, held, "slots held of %d", len(sts))
+	require.NoError(t, p.Unlock(ctx))
+}
+
+// BenchmarkSemaphoreUnlock measures one TrySemaphore of 4 permits and one
+// Unlock over five real redis-server processes on loopback: a reading of
+// the slots, an attempt at one, and a release, against BenchmarkLockUnlock's
+// attempt and release.
+func BenchmarkSemaphoreUnlock(b *testing.B) {
+	nodes := redisServers(b, 5)
+	client, err := redlock.New(nodes, benchOptions...)
+	require.NoError(b, err)
+	defer client.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := client.TrySemaphore(ctx, "bench-sem", 4)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Unlock(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -17,8 +17,8 @@ const sweepTries = 3
 
 // sweep makes one attempt at a permit of the semaphore name, whose slots'
 // keys are keys: it reads every slot on every node, then tries up to
-// sweepTries of those free on a quorum, one at a time, each with an
-// ordinary attempt at its lock. w is the waiter, nil for TrySemaphore and
+// sweepTries of those that may be free on a quorum, one at a time, each
+// with an ordinary attempt at its lock. w is the waiter, nil for TrySemaphore and
 // before the call has found every slot busy; the reading queues it for
 // every busy slot, and a failed attempt for the slot it tried. busy says
 // whether the slots were found held or queued for, and the shortest time
@@ -48,7 +48,7 @@ func (c *Client) sweep(ctx context.Context, cfg *config, name string, keys []str
 			b.held = true
 			b.pttl = min(b.pttl, lb.pttl)
 		}
-		last = fmt.Errorf("%w (slot %d of semaphore %q, tried as one of %d of its %d slots that looked free)",
+		last = fmt.Errorf("%w (slot %d of semaphore %q, tried as one of %d of its %d slots that may have been free)",
 			err, slot, name, len(free), len(keys))
 		if ctx.Err() != nil || errors.Is(err, ErrInvalidArgument) {
 			break
@@ -59,10 +59,12 @@ func (c *Client) sweep(ctx context.Context, cfg *config, name string, keys []str
 
 // readSlots reads the slots keys of the semaphore name on every node in
 // one round, returning once a quorum has answered, and returns the slots
-// that a quorum showed free and not queued for by another waiter, most
-// often shown free first, in random order among equals, so that callers
-// that read together try different slots. If none is, it returns an error
-// wrapping ErrNotObtained. w is queued for every other slot.
+// that may be free, and not queued for by another waiter, on a quorum:
+// those the answers show so, or that the nodes yet to answer could make
+// so. Those shown free on the most nodes come first, in random order among
+// equals, so that callers that read together try different slots. If no
+// slot may be free, it returns an error wrapping ErrNotObtained. w is
+// queued for every slot not shown free to it.
 func (c *Client) readSlots(ctx context.Context, cfg *config, name string, keys []string, w *waiter) ([]int, busy, error) {
 	b := busy{pttl: queueRefresh}
 	args := []any{noWaiter, zeroScore, queueLifeArg}
@@ -107,9 +109,11 @@ func (c *Client) readSlots(ctx context.Context, cfg *config, name string, keys [
 			}
 		}
 	}
+	// A slot may be free on a quorum if the nodes yet to answer can make
+	// it so: they may not have run a release that the others have.
 	var free []int
 	for slot, k := range shown {
-		if k >= c.quorum {
+		if k+r.Pending() >= c.quorum {
 			free = append(free, slot)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quorumlock/quorumlock/internal/history"
+	"github.com/quorumlock/quorumlock/internal/testcluster"
 	"github.com/quorumlock/quorumlock/redlock"
 )
 
@@ -218,4 +219,23 @@ func semaphoreTurn(ctx context.Context, client *redlock.Client, rec *history.Rec
 		}
 	}
 	return nil
+}
+
+// A slot whose key a node still holds, as after a release that the node
+// has not run yet, may still be granted by the nodes that have not
+// answered the reading: with both slots held on node 0 alone, and nodes 3
+// and 4 answering the reading last, TrySemaphore is granted a permit.
+func TestClient_TrySemaphore_nodesYetToAnswer(t *testing.T) {
+	c := newCluster(t, 5)
+	client := c.client(t)
+	ctx := context.Background()
+	for slot := range 2 {
+		require.NoError(t, c.servers[0].Set(slotKey("late", slot), "a release not run yet"))
+	}
+	for _, i := range []int{3, 4} {
+		c.faults[i].Delay(testcluster.OpOther, 300*time.Millisecond) // slots.lua, to the fault layer
+	}
+	p, err := client.TrySemaphore(ctx, "late", 2)
+	require.NoError(t, err, "the slots are free on four nodes")
+	require.NoError(t, p.Unlock(ctx))
 }
