@@ -139,8 +139,8 @@
 // more than 2 (9 grants fit in 10 places).
 //
 // To find a free slot, a caller reads every slot on every node in one round
-// and tries those a quorum showed free, one at a time; the reading only
-// guides the choice, and a slot is taken only by a grant of its lock. A
+// and tries, one at a time, those that may be free on a quorum; the reading
+// only guides the choice, and a slot is taken only by a grant of its lock. A
 // caller that finds every slot busy queues for all of them, in one order
 // across clients, and is woken when a slot is released to it (see
 // [Client.Semaphore] for the fairness this gives). The slots' keys contain
