@@ -13,7 +13,8 @@ import (
 
 // A Lock is one acquisition of a named lock, returned by [Client.Lock] or
 // [Client.TryLock], or of a semaphore's slot, returned by
-// [Client.Semaphore] or [Client.TrySemaphore] as a permit. It is held until [Lock.Until] unless extended, and it
+// [Client.Semaphore] or [Client.TrySemaphore] as a permit. It is held
+// until [Lock.Until] unless extended, and it
 // belongs to whoever holds the *Lock: its token is the owner's proof.
 //
 // A Lock is safe for concurrent use: [Lock.Extend] and [Lock.Unlock] are
