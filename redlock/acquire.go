@@ -215,7 +215,7 @@ func (l *Lock) acquireOn(ctx context.Context, i int, n *Node) error {
 	switch {
 	case err != nil:
 		return err
-	case !granted && pttl >= 0:
+	case !granted && pttl > 0:
 		return n.nodeErr(errHeldElsewhere)
 	case !granted:
 		return n.nodeErr(errQueued)
@@ -227,8 +227,8 @@ func (l *Lock) acquireOn(ctx context.Context, i int, n *Node) error {
 }
 
 // acquire runs the acquiring script: granted if the key holds the token
-// now; if not, the holder's remaining ttl there (0 if the key has no
-// expiry, -1 if the lock is free but earlier waiters are queued); with
+// now; if not, the holder's remaining ttl there (2^31-1 ms if the key has
+// no expiry; -1 if the lock is free but earlier waiters are queued); with
 // fencing, the node's fence counter.
 func (n *Node) acquire(ctx context.Context, keys []string, args []any) (granted bool, pttl time.Duration, counter uint64, err error) {
 	reply, _, err := n.run(ctx, n.salty.acquire, keys, args)
@@ -249,7 +249,7 @@ func (n *Node) acquire(ctx context.Context, keys []string, args []any) (granted 
 	case isInt && v == -1:
 		return false, -1, counter, nil
 	case isInt && v <= -2:
-		return false, time.Duration(-2-v) * time.Millisecond, counter, nil
+		return false, time.Duration(-1-v) * time.Millisecond, counter, nil
 	}
 	return false, 0, 0, n.nodeErr(fmt.Errorf("unexpected reply %v to %s", reply, n.salty.acquire.name))
 }
@@ -262,9 +262,7 @@ func (l *Lock) busy(r *quorum.Round) busy {
 		switch {
 		case errors.Is(o.Err, errHeldElsewhere):
 			b.held = true
-			if p := l.gate.pttl(o.Target); p > 0 { // 0: a key with no expiry
-				b.pttl = min(b.pttl, p)
-			}
+			b.pttl = min(b.pttl, l.gate.pttl(o.Target))
 		case errors.Is(o.Err, errQueued): // free, but not our turn: the release of the one before us will tell
 			b.held = true
 		}

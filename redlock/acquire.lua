@@ -7,10 +7,10 @@
 -- ARGV[4]  when the waiter began waiting, in ms: its place in the queue
 -- ARGV[5]  how long, in ms, the waiter stays queued unless it tries again
 -- Returns 1 if the key holds the token now (set by this call, or by an
--- earlier copy of it whose reply was lost); -1 if the lock is free but
--- earlier waiters are queued; otherwise -2 less the holder's remaining ttl
--- in ms (0 if the key has no expiry). When it does not return 1, the
--- waiter joins the queue or stays alive in it. With
+-- earlier copy of it whose reply was lost); otherwise -1 less the lock's
+-- remaining ttl in ms, at least 1 (2^31-1 for a key with no expiry), or -1
+-- when the lock is free but earlier waiters are queued; and the waiter
+-- joins the queue or stays alive in it. With
 -- fencing it returns {that, the lock's fence counter here}, the counter as
 -- a decimal string ("0" if none).
 local v = redis.call("GET", KEYS[1])
@@ -34,16 +34,11 @@ if ok == 1 then
 	end
 else
 	if ARGV[3] ~= "" then
-		local life = tonumber(ARGV[5])
-		redis.call("ZADD", queue, "NX", ARGV[4], ARGV[3])
-		redis.call("HSET", alive, ARGV[3], now_ms() + life)
-		redis.call("PEXPIRE", queue, 2 * life)
-		redis.call("PEXPIRE", alive, 2 * life)
+		join(ARGV[3], ARGV[4], ARGV[5])
 	end
+	code = -1
 	if v then
-		code = -2 - math.max(redis.call("PTTL", KEYS[1]), 0)
-	else
-		code = -1
+		code = -1 - held_for(KEYS[1])
 	end
 end
 if #KEYS == 1 then

@@ -11,7 +11,8 @@
 // [Lock.Until]; [Lock.Extend] renews it once, [Lock.Hold] keeps renewing it
 // in the background and [Client.Do] wraps the whole pattern around a
 // function. [Lock.Unlock] releases it and reports whether it was still held.
-// [Client.Status] shows what each node holds. Every call that does I/O takes
+// [Client.Status] shows what each node holds. [Client.Semaphore] grants one
+// of n permits of a name, each a [*Lock] (see "Semaphores" below). Every call that does I/O takes
 // a context first. A decided outcome is told by four sentinels, matched with
 // [errors.Is]: [ErrNotObtained], [ErrLost], [ErrNotHeld] and
 // [ErrInvalidArgument]. Two kinds of error decide nothing and match none of
@@ -120,6 +121,31 @@
 // not the counters: fencing needs nodes with appendfsync always, and
 // refuses nodes without an append-only file. Counters are decimal strings,
 // compared exactly. Fencing costs one more round-trip per acquisition.
+//
+// # Semaphores
+//
+// [Client.Semaphore] grants one of n permits of a name, so that up to n
+// holders work at once. A semaphore is n slots, each an ordinary lock with a
+// key of its own (the semaphore's key followed by "{quorumlock}:slot:" and
+// the slot's number), and a permit is the [*Lock] of one slot: it is
+// granted, renewed, lost and released exactly as a lock is, with the same
+// lost signal. At most n holders hold a permit at once, under every
+// condition listed above: each holder holds a slot, while its permit's
+// [Lock.Until] lies in the future no other holder holds the same slot, and
+// there are n slots. Nothing is counted on a node, and nothing needs to be:
+// counting holders per node, with each node admitting n and a grant needing
+// a quorum, does not bound them, since with 5 nodes, a quorum of 3 and n = 2,
+// three holders can each be granted by 3 nodes without any node admitting
+// more than 2 (9 grants fit in 10 places).
+//
+// To find a free slot, a caller reads every slot on every node in one round
+// and tries, one at a time, those that may be free on a quorum; the reading
+// only guides the choice, and a slot is taken only by a grant of its lock. A
+// caller that finds every slot busy queues for all of them, in one order
+// across clients, and is woken when a slot is released to it (see
+// [Client.Semaphore] for the fairness this gives). The slots' keys contain
+// [Reserved], which no lock key may, so a semaphore and a lock of the same
+// name are apart.
 //
 // # Timeouts and background work
 //

@@ -219,3 +219,63 @@ func takeOverOnAllNodes(key string) {
 		}
 	}
 }
+
+// A semaphore lets up to n holders work at once. Each permit is a lock on
+// one of the semaphore's slots, with everything a lock offers.
+func ExampleClient_Semaphore() {
+	client, err := redlock.New(exampleNodes())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	a, err := client.Semaphore(ctx, "renders", 2) // waits for a permit until ctx ends
+	if err != nil {
+		log.Fatal(err) // errors.Is(err, redlock.ErrNotObtained)
+	}
+	b, err := client.Semaphore(ctx, "renders", 2)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer b.Unlock(context.WithoutCancel(ctx))
+	fmt.Println("two holders, on slots", min(a.Slot(), b.Slot()), "and", max(a.Slot(), b.Slot()))
+
+	_, err = client.TrySemaphore(ctx, "renders", 2)
+	fmt.Println("a third:", errors.Is(err, redlock.ErrNotObtained))
+
+	if err := a.Unlock(context.WithoutCancel(ctx)); err != nil {
+		log.Fatal(err)
+	}
+	c, err := client.TrySemaphore(ctx, "renders", 2)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Unlock(context.WithoutCancel(ctx))
+	fmt.Println("after a release, the freed slot:", c.Slot() == a.Slot())
+	// Output:
+	// two holders, on slots 0 and 1
+	// a third: true
+	// after a release, the freed slot: true
+}
+
+// DoSemaphore runs a function under one of n permits, renewed while it
+// runs; HeldLock tells the function which slot it holds.
+func ExampleClient_DoSemaphore() {
+	client, err := redlock.New(exampleNodes(), redlock.WithTTL(3*time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	err = client.DoSemaphore(context.Background(), "encoders", 4, func(ctx context.Context) error {
+		slot := redlock.HeldLock(ctx).Slot() // 0 to 3: which encoder to use
+		fmt.Println("encoding with one of 4 permits:", slot >= 0 && slot < 4)
+		return nil
+	}, redlock.WithWait(time.Minute))
+	if err != nil {
+		log.Fatal(err) // not obtained, the work's error, a lost permit, or both
+	}
+	// Output: encoding with one of 4 permits: true
+}

@@ -21,7 +21,18 @@ type cluster struct {
 
 func newCluster(tb testing.TB, n int) *cluster {
 	tb.Helper()
-	tc := testcluster.New(tb, testcluster.Options{Servers: n})
+	return newClusterWith(tb, testcluster.Options{Servers: n})
+}
+
+// newClusterRealTime is newCluster with keys that expire in real time.
+func newClusterRealTime(tb testing.TB, n int) *cluster {
+	tb.Helper()
+	return newClusterWith(tb, testcluster.Options{Servers: n, RealTimeTTL: true})
+}
+
+func newClusterWith(tb testing.TB, o testcluster.Options) *cluster {
+	tb.Helper()
+	tc := testcluster.New(tb, o)
 	c := &cluster{Cluster: tc, nodes: tc.Nodes}
 	for _, s := range tc.Servers {
 		c.servers = append(c.servers, s.Redis())

@@ -1,8 +1,12 @@
--- leave.lua: take a waiter out of a lock's queue, once it holds the lock or
--- has given up, and tell the next one if the lock is free.
--- KEYS[1]  the lock's key
+-- leave.lua: take a waiter out of the queues of locks, once it holds one or
+-- has given up, and tell the next waiter of each lock that is free.
+-- KEYS     the lock keys whose queues the waiter leaves: one for a lock,
+--          every slot's for a semaphore
 -- ARGV[1]  the waiter's id
 -- Returns 1.
-leave(ARGV[1])
-wake()
+for i = 1, #KEYS do
+	use(KEYS[i])
+	leave(ARGV[1])
+	wake()
+end
 return 1

@@ -12,7 +12,9 @@ import (
 )
 
 // A Lock is one acquisition of a named lock, returned by [Client.Lock] or
-// [Client.TryLock]. It is held until [Lock.Until] unless extended, and it
+// [Client.TryLock], or of a semaphore's slot, returned by
+// [Client.Semaphore] or [Client.TrySemaphore] as a permit. It is held
+// until [Lock.Until] unless extended, and it
 // belongs to whoever holds the *Lock: its token is the owner's proof.
 //
 // A Lock is safe for concurrent use: [Lock.Extend] and [Lock.Unlock] are
@@ -84,10 +86,12 @@ var (
 	noFence   any = "0"
 )
 
-// Name returns the lock's name, as given to Lock or TryLock.
+// Name returns the lock's name, as given to Lock or TryLock; for a permit,
+// the semaphore's name.
 func (l *Lock) Name() string { return l.name }
 
-// Key returns the Redis key of the lock: the key prefix followed by the name.
+// Key returns the Redis key of the lock: the key prefix followed by the
+// name, and for a permit by its slot's suffix (see [Client.Semaphore]).
 func (l *Lock) Key() string { return l.key }
 
 // Token returns the random value that identifies this acquisition on the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quorumlock/quorumlock/quorum"
@@ -47,15 +48,16 @@ func newWaiter(r io.Reader) (*waiter, error) {
 }
 
 // stopWaiting ends w's subscriptions and, if it may be queued anywhere,
-// takes it out of the queues in the background, each node within the node
-// timeout. A straggling attempt of w's that lands after that queues it
-// again until its life there ends.
-func (c *Client) stopWaiting(w *waiter, key string) {
+// takes it out of the queues of keys (one lock's, or every slot's of a
+// semaphore) in the background, each node within the node timeout. A
+// straggling attempt of w's that lands after that queues it again until its
+// life there ends.
+func (c *Client) stopWaiting(w *waiter, keys ...string) {
 	w.unsubscribe()
 	if !w.queued {
 		return
 	}
-	keys, args := []string{key}, []any{w.idArg}
+	args := []any{w.idArg}
 	oc := newOpContext(context.Background(), c.cfg.nodeTimeout)
 	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
 		start := c.nodeStart()
@@ -66,15 +68,16 @@ func (c *Client) stopWaiting(w *waiter, key string) {
 	c.finish(r, oc)
 }
 
-// A waiter is one Lock call waiting for its turn.
+// A waiter is one Lock or Semaphore call waiting for its turn.
 type waiter struct {
-	id      string // random, stable across the call's attempts
-	idArg   any    // id, boxed once
-	score   any    // when it began waiting, in ms since 1970, boxed
-	wake    chan struct{}
-	channel string // the channel of the lock's queue; "" until subscribed
-	queued  bool   // some attempt may have queued it on a node
-	unsubs  []func()
+	id       string // random, stable across the call's attempts
+	idArg    any    // id, boxed once
+	score    any    // when it began waiting, in ms since 1970, boxed
+	wake     chan struct{}
+	channels map[string]int // the channels of the queues it waits in, to their key's index; nil until subscribed
+	rang     atomic.Int32   // 1 + the index of the key whose queue last woke it; 0 if none since read
+	queued   bool           // some attempt may have queued it on a node
+	unsubs   []func()
 }
 
 // ring wakes the waiter, without blocking; wake-ups coalesce.
@@ -85,13 +88,20 @@ func (w *waiter) ring() {
 	}
 }
 
-// subscribe makes w hear when its turn comes on every node that can tell
+// subscribe makes w hear when its turn comes in the queue of any of keys
+// (one lock's, or every slot's of a semaphore) on every node that can tell
 // it, each bounded by the node timeout; nodes that cannot are left to the
 // timer.
-func (c *Client) subscribe(w *waiter, key string) {
-	w.channel = Reserved + "q:" + key
+func (c *Client) subscribe(w *waiter, keys ...string) {
+	w.channels = make(map[string]int, len(keys))
+	channels := make([]string, len(keys))
+	for i, key := range keys {
+		channels[i] = Reserved + "q:" + key
+		w.channels[channels[i]] = i
+	}
 	deliver := func(channel, message string) {
-		if channel == w.channel && message == w.id {
+		if i, ok := w.channels[channel]; ok && message == w.id {
+			w.rang.Store(int32(i) + 1)
 			w.ring()
 		}
 	}
@@ -107,7 +117,7 @@ func (c *Client) subscribe(w *waiter, key string) {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.nodeTimeout)
 			defer cancel()
-			unsub, err := s.Subscribe(ctx, []string{w.channel}, deliver)
+			unsub, err := s.Subscribe(ctx, channels, deliver)
 			if err != nil {
 				return
 			}

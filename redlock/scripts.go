@@ -40,17 +40,22 @@ var (
 	queueSrc string // put before the scripts that use the waiters' queue
 	//go:embed leave.lua
 	leaveSrc string
+	//go:embed slots.lua
+	slotsSrc string
 
 	releaseScript = newScript("release.lua", queueSrc+releaseSrc)
 	leaveScript   = newScript("leave.lua", queueSrc+leaveSrc)
 	statusScript  = newScript("status.lua", statusSrc)
 	fenceScript   = newScript("fence.lua", fenceSrc)
+	slotsScript   = newScript("slots.lua", queueSrc+slotsSrc)
 )
 
 // Reserved is the part of a key that marks it as quorumlock's own: the
-// fence counters ([FenceKey], under the client's key prefix) and each
-// lock's queue of waiters ("{quorumlock}:q:" and "{quorumlock}:w:" followed
-// by the lock's key). No lock key may contain it. The scripts derive the
+// fence counters ([FenceKey], under the client's key prefix), each lock's
+// queue of waiters ("{quorumlock}:q:" and "{quorumlock}:w:" followed by the
+// lock's key) and the slots of semaphores (the semaphore's key followed by
+// "{quorumlock}:slot:" and the slot's number; see [Client.Semaphore]). No
+// lock or semaphore key may contain it. The scripts derive the
 // queue's keys from the lock's, which standalone Redis allows (vetting
 // refuses cluster mode, where it would not).
 const Reserved = "{quorumlock}:"

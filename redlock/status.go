@@ -68,14 +68,30 @@ func (c *Client) Status(ctx context.Context, name string, opts ...Option) (*Stat
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("redlock: status of %q: %w", name, context.Cause(ctx))
 	}
-	st := &Status{Name: name, Key: key, Quorum: c.quorum, Nodes: make([]NodeStatus, len(c.nodes))}
-	keys := []string{key}
+	sts, err := c.readStatus(ctx, &cfg, name, []string{key})
+	if err != nil {
+		return nil, err
+	}
+	return sts[0], nil
+}
+
+// readStatus reads keys, a lock's or a semaphore's slots', on every node in
+// one round and returns one Status for each, waiting for every node's
+// answer or its node timeout; a ctx that ends first returns its cause.
+func (c *Client) readStatus(ctx context.Context, cfg *config, name string, keys []string) ([]*Status, error) {
+	sts := make([]*Status, len(keys))
+	for k, key := range keys {
+		sts[k] = &Status{Name: name, Key: key, Quorum: c.quorum, Nodes: make([]NodeStatus, len(c.nodes))}
+	}
 	oc := newOpContext(ctx, cfg.nodeTimeout)
 	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
 		start := c.nodeStart()
-		st.Nodes[i] = c.nodes[i].status(ctx, keys)
-		c.nodeDone(ctx, c.nodes[i], OpStatus, start, st.Nodes[i].Err)
-		return st.Nodes[i].Err
+		per := c.nodes[i].status(ctx, keys)
+		c.nodeDone(ctx, c.nodes[i], OpStatus, start, per[0].Err)
+		for k, ns := range per {
+			sts[k].Nodes[i] = ns
+		}
+		return per[0].Err
 	})
 	for range r.Outcomes() { // every node, each bounded by the node timeout
 	}
@@ -83,31 +99,38 @@ func (c *Client) Status(ctx context.Context, name string, opts ...Option) (*Stat
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("redlock: status of %q: %w", name, context.Cause(ctx))
 	}
-	st.Verdict, st.Owner = verdict(st.Nodes, c.quorum)
-	return st, nil
+	for _, st := range sts {
+		st.Verdict, st.Owner = verdict(st.Nodes, c.quorum)
+	}
+	return sts, nil
 }
 
-func (n *Node) status(ctx context.Context, keys []string) NodeStatus {
-	ns := NodeStatus{Addr: n.name}
+// status reads keys on the node: one NodeStatus for each, all with the
+// node's error if it could not be read.
+func (n *Node) status(ctx context.Context, keys []string) []NodeStatus {
+	out := make([]NodeStatus, len(keys))
 	reply, _, err := n.run(ctx, statusScript, keys, nil)
 	values, _ := reply.([]any)
-	if err == nil && len(values) != 2 {
-		// Not %v: the reply may hold the owner's token.
-		err = fmt.Errorf("unexpected reply to %s: %T of %d values, not 2", statusScript.name, reply, len(values))
+	if err == nil && len(values) != 2*len(keys) {
+		err = fmt.Errorf("unexpected reply %v to %s", reply, statusScript.name)
 	}
-	if err != nil {
-		ns.Err = n.nodeErr(err)
-		return ns
-	}
-	ttl, _ := values[1].(int64)
-	if value, ok := values[0].(string); ok {
-		ns.Held, ns.Owner = true, Fingerprint(value)
-		ns.TTL = time.Duration(ttl) * time.Millisecond
-		if ttl < 0 {
-			ns.TTL = -1
+	for k := range out {
+		ns := &out[k]
+		ns.Addr = n.name
+		if err != nil {
+			ns.Err = n.nodeErr(err)
+			continue
+		}
+		ttl, _ := values[2*k+1].(int64)
+		if value, ok := values[2*k].(string); ok {
+			ns.Held, ns.Owner = true, Fingerprint(value)
+			ns.TTL = time.Duration(ttl) * time.Millisecond
+			if ttl < 0 {
+				ns.TTL = -1
+			}
 		}
 	}
-	return ns
+	return out
 }
 
 func verdict(nodes []NodeStatus, need int) (Verdict, string) {

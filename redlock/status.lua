@@ -1,4 +1,10 @@
--- status.lua: read a lock without changing it.
--- KEYS[1]  the lock's key
--- Returns {value or false, remaining ttl in ms (-2: no key, -1: no expiry)}.
-return {redis.call("GET", KEYS[1]), redis.call("PTTL", KEYS[1])}
+-- status.lua: read locks without changing them.
+-- KEYS  the locks' keys: one lock's, or a semaphore's slots'
+-- Returns, for each key in turn, two values in one flat array: its value or
+-- false, and its remaining ttl in ms (-2: no key, -1: no expiry).
+local out = {}
+for i = 1, #KEYS do
+	out[2 * i - 1] = redis.call("GET", KEYS[i])
+	out[2 * i] = redis.call("PTTL", KEYS[i])
+end
+return out

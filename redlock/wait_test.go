@@ -119,3 +119,17 @@ func TestClient_TryLock_respectsQueue(t *testing.T) {
 		assert.Zero(t, queued(s, "queue"), "node %d: the dead waiter was dropped", i)
 	}
 }
+
+// A key with no expiry, which only another hand than the library's sets,
+// is held by another owner, not free and queued for.
+func TestClient_TryLock_keyWithoutExpiry(t *testing.T) {
+	c := newCluster(t, 5)
+	client := c.client(t)
+	for _, s := range c.servers[:3] {
+		require.NoError(t, s.Set("forever", "another owner's token"))
+	}
+	_, err := client.TryLock(context.Background(), "forever")
+	require.ErrorIs(t, err, redlock.ErrNotObtained)
+	assert.ErrorContains(t, err, "held by another owner")
+	assert.NotContains(t, err.Error(), "earlier waiters are queued")
+}

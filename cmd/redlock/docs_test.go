@@ -83,7 +83,7 @@ func TestREADME_mentions(t *testing.T) {
 		}
 	}
 	runHelp := runInProcess(nil, "help", "run").stdout
-	for _, v := range []string{nodesEnv, nodesFileEnv, "REDLOCK_NAME", "REDLOCK_FINGERPRINT", "REDLOCK_FENCE"} {
+	for _, v := range []string{nodesEnv, nodesFileEnv, "REDLOCK_NAME", "REDLOCK_FINGERPRINT", "REDLOCK_FENCE", "REDLOCK_SLOT"} {
 		assert.True(t, strings.Contains(section, v), "README: no variable %s", v)
 		assert.True(t, strings.Contains(runHelp+usage(), v), "help: no variable %s", v)
 	}

@@ -14,8 +14,8 @@ const (
 	exitUsage       = 64  // EX_USAGE: bad flags, arguments, URLs or options
 	exitUnavailable = 69  // EX_UNAVAILABLE: nodes could not be read
 	exitSoftware    = 70  // EX_SOFTWARE: an unexpected failure; the demo saw a fault
-	exitNotObtained = 75  // EX_TEMPFAIL: the lock was not obtained; try again later
-	exitLost        = 76  // the lock was lost, or not held at release, while the program ran
+	exitNotObtained = 75  // EX_TEMPFAIL: the lock (or a permit) was not obtained; try again later
+	exitLost        = 76  // the lock (or permit) was lost, or not held at release, while the program ran
 	exitNoPerm      = 77  // EX_NOPERM: a node refused the credentials
 	exitMaxHold     = 79  // the program reached --max-hold
 	exitCannotExec  = 126 // the program was found but could not be started
@@ -38,8 +38,8 @@ var exitTable = []exitRow{
 	{"64", "usage error: bad flags, arguments, node URLs or options, or a database number the servers cannot select (EX_USAGE)"},
 	{"69", "`status`: fewer than a quorum of nodes could be read; `doctor`: a node could not be read (EX_UNAVAILABLE)"},
 	{"70", "unexpected failure; `demo`: an overlap, a phase that went wrong, or a stale write accepted (EX_SOFTWARE)"},
-	{"75", "`run`: the lock was not obtained (held elsewhere, or too many nodes down); nothing was run (EX_TEMPFAIL)"},
-	{"76", "`run`: the lock was lost while the program ran (it was terminated), or the program succeeded but a quorum no longer held the lock at release, so it may have run unprotected"},
+	{"75", "`run`: the lock (with `--permits`, a permit) was not obtained (held elsewhere, or too many nodes down); nothing was run (EX_TEMPFAIL)"},
+	{"76", "`run`: the lock (or permit) was lost while the program ran (it was terminated), or the program succeeded but a quorum no longer held it at release, so it may have run unprotected"},
 	{"77", "`run`, `status`, `doctor`: a node refused the credentials or a command: wrong password, or an ACL (EX_NOPERM)"},
 	{"79", "`run`: the program held the lock for `--max-hold` and was terminated"},
 	{"126 / 127", "`run`: the program could not be started / was not found (checked before locking)"},

@@ -16,14 +16,19 @@ const runHelp = `Usage: redlock run [flags] NAME -- PROGRAM [ARGS...]
 Acquires the lock NAME on a majority of the nodes, runs PROGRAM while the
 lock is held and renewed in the background (about every ttl/3), and releases
 the lock when PROGRAM exits. Like flock(1), but across Redis masters: run the
-same line on every host and at most one PROGRAM runs at a time.
+same line on every host and at most one PROGRAM runs at a time. With
+--permits N it holds one of N permits of the semaphore NAME instead, so
+that at most N PROGRAMs run at once, as consul lock -n does; the semaphore
+and the lock NAME are apart; give every run of NAME the same N.
 
 PROGRAM inherits stdin, stdout, stderr and the environment (less
 REDLOCK_NODES), plus REDLOCK_NAME (the lock's name), REDLOCK_FINGERPRINT (a
 short fingerprint of this holder's token, as 'redlock status' shows it;
-never the token) and, with --fence, REDLOCK_FENCE (the fencing token, a
-decimal number that grows from one holder of NAME to the next: have the
-resource PROGRAM writes to refuse numbers below the highest it has seen).
+never the token), with --permits, REDLOCK_SLOT (which permit it holds, 0
+to N-1: at most one PROGRAM at a time has each) and, with --fence,
+REDLOCK_FENCE (the fencing token, a decimal number that grows from one
+holder of NAME, or of the slot, to the next: have the resource PROGRAM
+writes to refuse numbers below the highest it has seen).
 
 By default redlock makes one attempt; with --wait it retries until the lock
 is granted or the wait is over. A signal (SIGINT, SIGTERM, SIGHUP) that
@@ -55,10 +60,13 @@ Examples:
   # wait up to a minute for the lock, saying who holds it meanwhile
   redlock run -w 1m -v --ttl 30s reindex -- ./reindex --all
 
+  # at most four encoders at once across the hosts, each on its own GPU
+  redlock run -n 4 -w 10m encoders -- sh -c 'encode --gpu "$REDLOCK_SLOT"'
+
 Exit status: PROGRAM's own, or 128+N if signal N killed it (or
-interrupted redlock while it waited for the lock); 75 if the lock was not
-obtained; 76 if it was lost while PROGRAM ran, or PROGRAM exited 0 but the
-lock was no longer held by a quorum at release; 79 if PROGRAM reached
+interrupted redlock while it waited for the lock); 75 if the lock (with
+--permits, a permit) was not obtained; 76 if it was lost while PROGRAM
+ran, or PROGRAM exited 0 but it was no longer held by a quorum at release; 79 if PROGRAM reached
 --max-hold; 64 for a usage error; 77 if a node refused the credentials;
 126 or 127 if PROGRAM could not be started or was not found; 70 for an
 unexpected failure.
@@ -74,6 +82,7 @@ type runOptions struct {
 	quiet   bool
 	verbose bool
 	fence   bool
+	permits int // 0: the lock NAME; else one of this many permits of the semaphore NAME
 }
 
 // runFlags returns the flag set of redlock run and the options it fills.
@@ -87,7 +96,11 @@ func runFlags() (*flagSet, *runOptions) {
 	fs.BoolVar(&o.quiet, "quiet", false, "say nothing when the lock is not obtained (the exit status is\nstill 75)")
 	fs.BoolVar(&o.verbose, "verbose", false, "while waiting, say every few seconds who holds the lock and\nuntil when")
 	fs.BoolVar(&o.fence, "fence", false, "acquire with a fencing token and pass it to PROGRAM as\nREDLOCK_FENCE; nodes without an append-only file are refused")
+	fs.IntVar(&o.permits, "permits", 0, "hold one of `N` permits of the semaphore NAME, not the lock,\n"+
+		"so that up to N PROGRAMs run at once; PROGRAM sees which as\n"+
+		"REDLOCK_SLOT (default: the lock NAME)")
 	fs.alias("w", "wait")
+	fs.alias("n", "permits")
 	fs.alias("q", "quiet")
 	fs.alias("v", "verbose")
 	return fs, o
@@ -121,6 +134,8 @@ func cmdRun(args []string, sio stdio) int {
 		return usageError(sio, fs, "--grace must be 0 to %v, got %v", maxGraceFlag, o.grace)
 	case o.maxHold < 0:
 		return usageError(sio, fs, "--max-hold must not be negative, got %v", o.maxHold)
+	case fs.isSet("permits") && (o.permits < 1 || o.permits > redlock.MaxPermits):
+		return usageError(sio, fs, "--permits must be 1 to %d, got %d", redlock.MaxPermits, o.permits)
 	}
 	if !fs.isSet("grace") {
 		o.grace = defaultGrace(o.ttl)

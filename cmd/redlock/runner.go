@@ -54,7 +54,12 @@ func (r *runner) run() int {
 	if r.opts.verbose && r.opts.wait > 0 {
 		wg.Go(func() { r.report(ctx, done) })
 	}
-	err := r.client.Do(ctx, r.name, r.hold, r.doOptions()...)
+	var err error
+	if r.opts.permits > 0 {
+		err = r.client.DoSemaphore(ctx, r.name, r.opts.permits, r.hold, r.doOptions()...)
+	} else {
+		err = r.client.Do(ctx, r.name, r.hold, r.doOptions()...)
+	}
 	close(done)
 	wg.Wait()
 	return r.exit(err)
@@ -152,28 +157,40 @@ func (r *runner) supervise(held context.Context, cmd *exec.Cmd, group bool) {
 	r.status = exitStatus(cmd.ProcessState)
 }
 
+// subject names what the runner holds in messages: the lock, or a permit
+// of the semaphore.
+func (r *runner) subject() string {
+	if r.opts.permits > 0 {
+		return fmt.Sprintf("permit of %q", r.name)
+	}
+	return fmt.Sprintf("lock %q", r.name)
+}
+
 // holdEnded says why the hold ended (and when, if before the program
 // started: when is then " before the program started"), and returns the
 // exit status that tells it: exitMaxHold for --max-hold, else exitLost.
 func (r *runner) holdEnded(held context.Context, when string) int {
 	cause := context.Cause(held)
 	if errors.Is(cause, redlock.ErrMaxHold) {
-		fmt.Fprintf(r.sio.err, "redlock: lock %q held for --max-hold %v%s: %v\n", r.name, r.opts.maxHold, when, cause)
+		fmt.Fprintf(r.sio.err, "redlock: %s held for --max-hold %v%s: %v\n", r.subject(), r.opts.maxHold, when, cause)
 		return exitMaxHold
 	}
-	fmt.Fprintf(r.sio.err, "redlock: lock %q lost%s: %v\n", r.name, when, cause)
+	fmt.Fprintf(r.sio.err, "redlock: %s lost%s: %v\n", r.subject(), when, cause)
 	return exitLost
 }
 
 // programEnv is env for the program: without REDLOCK_NODES, which may hold
-// passwords, and with the lock's name, fingerprint and fence (if any) in
-// place of any it inherited.
+// passwords, and with the lock's name, fingerprint, slot (for a permit) and
+// fence (if any) in place of any it inherited.
 func programEnv(env []string, lock *redlock.Lock) []string {
 	out := slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
-		return k == nodesEnv || k == "REDLOCK_NAME" || k == "REDLOCK_FINGERPRINT" || k == "REDLOCK_FENCE"
+		return k == nodesEnv || k == "REDLOCK_NAME" || k == "REDLOCK_FINGERPRINT" || k == "REDLOCK_FENCE" || k == "REDLOCK_SLOT"
 	})
 	out = append(out, "REDLOCK_NAME="+lock.Name(), "REDLOCK_FINGERPRINT="+lock.Fingerprint())
+	if slot := lock.Slot(); slot >= 0 {
+		out = append(out, "REDLOCK_SLOT="+strconv.Itoa(slot))
+	}
 	if f := lock.Fence(); f != 0 {
 		out = append(out, "REDLOCK_FENCE="+strconv.FormatUint(f, 10))
 	}
@@ -196,7 +213,7 @@ func (r *runner) exit(err error) int {
 	case r.stopped != 0:
 		return r.stopped
 	case errors.Is(err, redlock.ErrLost) || errors.Is(err, redlock.ErrNotHeld):
-		fmt.Fprintf(r.sio.err, "redlock: lock %q was not held by a quorum when the program exited; it may have run unprotected: %v\n", r.name, err)
+		fmt.Fprintf(r.sio.err, "redlock: %s was not held by a quorum when the program exited; it may have run unprotected: %v\n", r.subject(), err)
 		if r.status == 0 {
 			return exitLost
 		}
@@ -221,7 +238,7 @@ func (r *runner) notRun(err error) int {
 		return exitNoPerm
 	case errors.Is(err, redlock.ErrNotObtained):
 		if !r.opts.quiet {
-			fmt.Fprintf(r.sio.err, "redlock: lock %q not obtained, nothing was run: %v\n", r.name, err)
+			fmt.Fprintf(r.sio.err, "redlock: %s not obtained, nothing was run: %v\n", r.subject(), err)
 			if r.opts.verbose {
 				r.sayHolder(context.Background())
 			}

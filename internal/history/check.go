@@ -35,6 +35,7 @@ func (r *Recorder) Check(stop time.Time) (*Report, error) {
 		updates: slices.Clone(r.updates),
 		writes:  slices.Clone(r.writes),
 		finals:  maps.Clone(r.finals),
+		limits:  maps.Clone(r.limits),
 	}
 	r.mu.Unlock()
 	return c.run(), nil
@@ -48,6 +49,7 @@ type checker struct {
 	updates []update
 	writes  []write
 	finals  map[int32]int64
+	limits  map[int32]int
 
 	rep      Report
 	examples [len(kindNames)]int // examples kept per kind
@@ -76,7 +78,7 @@ func (c *checker) run() *Report {
 	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(c.names[a], c.names[b]) })
 	c.rep.Names = make([]NameReport, 0, len(order))
 	for _, n := range order {
-		nr := NameReport{Name: c.names[n]}
+		nr := NameReport{Name: c.names[n], Capacity: capacityOf(c.limits, n)}
 		holds := c.holds(&nr, grants[n])
 		c.overlaps(&nr, holds)
 		c.tokens(&nr, holds)

@@ -32,7 +32,10 @@
 // ended counts as running until the instant Check is given.
 //
 //   - Overlap: two holds of one name intersect. Each pair is counted once,
-//     with the length of the intersection.
+//     with the length of the intersection. A name may admit more holders
+//     at once, as the name of a semaphore does ([Recorder.Capacity]); then
+//     an overlap is a hold that begins while the capacity is already held,
+//     and the report gives the most holds at once (Peak).
 //   - LostUpdate: a counter update read a value other than the latest one
 //     written. FinalMismatch: the counter's final value is not its first
 //     read plus every recorded increment.

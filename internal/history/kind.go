@@ -7,7 +7,8 @@ type Kind uint8
 
 // The kinds of violation; the package documentation says what each means.
 const (
-	// Overlap: two holds of one name intersect.
+	// Overlap: two holds of one name intersect, or for a name with a
+	// capacity above 1 (a semaphore), more holds run at once than it.
 	Overlap Kind = iota + 1
 	// LostUpdate: a counter update read a value other than the latest written.
 	LostUpdate

@@ -22,6 +22,7 @@ type Recorder struct {
 	updates []update
 	writes  []write
 	finals  map[int32]int64 // name index -> counter value read after the run
+	limits  map[int32]int   // name index -> capacity, if not 1
 }
 
 // grant is one recorded grant; instants are offsets from the recorder's start.
@@ -54,7 +55,54 @@ type write struct {
 // Every instant later given to it must come from the same clock as start:
 // [time.Now] in real runs, so that offsets use the monotonic clock.
 func NewRecorder(start time.Time) *Recorder {
-	return &Recorder{start: start, names: make(map[string]int32), finals: make(map[int32]int64)}
+	return &Recorder{start: start, names: make(map[string]int32), finals: make(map[int32]int64),
+		limits: make(map[int32]int)}
+}
+
+// Capacity sets how many holds of name may run at once: n for the name of
+// a semaphore with n permits, whose grants are recorded under that name.
+// Check then counts as Overlaps only holds beyond the capacity (see
+// [Counts]); the fencing checks still treat the name as one lock, so record
+// a semaphore's fencing tokens under the names of its slots. A name's
+// capacity is 1 unless set. It returns an error if name is empty, if n is
+// below 1, or if name's capacity was already set to another value.
+func (r *Recorder) Capacity(name string, n int) error {
+	switch {
+	case r.names == nil:
+		return errors.New("history: recorder not made by NewRecorder")
+	case name == "":
+		return errors.New("history: capacity of an empty lock name")
+	case n < 1:
+		return fmt.Errorf("history: capacity of %q: %d is below 1", name, n)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := r.name(name)
+	if old, set := r.limits[i]; set && old != n {
+		return fmt.Errorf("history: capacity of %q: set to %d already, not %d", name, old, n)
+	}
+	r.limits[i] = n
+	return nil
+}
+
+// name returns the index of name, adding it if new. r.mu is held.
+func (r *Recorder) name(name string) int32 {
+	i, ok := r.names[name]
+	if !ok {
+		i = int32(len(r.list))
+		r.names[name] = i
+		r.list = append(r.list, name)
+	}
+	return i
+}
+
+// capacityOf returns how many holds of the name i may run at once, by
+// limits, a map of capacities.
+func capacityOf(limits map[int32]int, i int32) int {
+	if n, ok := limits[i]; ok {
+		return n
+	}
+	return 1
 }
 
 // A Grant describes one successful Lock call, for [Recorder.Grant].
@@ -98,12 +146,7 @@ func (r *Recorder) Grant(g Grant) (*Hold, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	name, ok := r.names[g.Name]
-	if !ok {
-		name = int32(len(r.list))
-		r.names[g.Name] = name
-		r.list = append(r.list, g.Name)
-	}
+	name := r.name(g.Name)
 	r.grants = append(r.grants, grant{
 		holder: g.Holder, name: name, token: g.Token, watched: g.Watched,
 		at: g.At.Sub(r.start), until: g.Until.Sub(r.start),

@@ -31,6 +31,11 @@ func (r *Report) OK() bool { return r.Total.Violations() == 0 }
 type NameReport struct {
 	// Name is the lock name.
 	Name string `json:"name"`
+	// Capacity is how many holds of the name may run at once: 1, or
+	// what [Recorder.Capacity] set.
+	Capacity int `json:"capacity"`
+	// Peak is the most holds of the name that ran at once.
+	Peak int `json:"peak"`
 	Counts
 	// Counter describes the name's counter; nil if no update was recorded.
 	Counter *Counter `json:"counter,omitempty"`
@@ -62,8 +67,13 @@ type Counts struct {
 	StoppedOnLoss int `json:"stopped_on_loss"`
 	Running       int `json:"running"`
 
-	Overlaps       int           `json:"overlaps"`           // pairs of intersecting holds
-	LongestOverlap time.Duration `json:"longest_overlap_ns"` // the longest intersection
+	// Overlaps counts holds beyond a name's capacity c: a hold that begins
+	// while k >= c others run adds k-c+1, so for c = 1 it is the number of
+	// pairs of intersecting holds. LongestOverlap is the longest time a hold
+	// ran with c others from its start: for c = 1, the longest
+	// intersection.
+	Overlaps       int           `json:"overlaps"`
+	LongestOverlap time.Duration `json:"longest_overlap_ns"`
 
 	Updates         int `json:"updates"`          // counter updates recorded
 	LostUpdates     int `json:"lost_updates"`     // updates that read a stale value
@@ -127,7 +137,9 @@ func (c *Counts) ended(how Ending) {
 // tokens and counter values. Which fields are set depends on Kind:
 //
 //   - Overlap: Holder's hold began at At while Other's still ran; they
-//     overlapped for Span.
+//     overlapped for Span. For a name whose capacity is above 1, Held
+//     holds ran at once from At, Holder's and Other's among them, and more
+//     than the capacity ran for Span.
 //   - LostUpdate: Holder (granted at At) read Got while the latest value
 //     written, by Other, was Want.
 //   - FinalMismatch: the counter ended at Got instead of Want; At is Stop.
@@ -151,6 +163,7 @@ type Example struct {
 	OtherToken uint64        `json:"other_token,omitempty"`
 	Got        int64         `json:"got,omitempty"`
 	Want       int64         `json:"want,omitempty"`
+	Held       int           `json:"held,omitempty"`
 }
 
 // String describes the example in one line.
@@ -158,6 +171,10 @@ func (e Example) String() string {
 	head := fmt.Sprintf("%s: %s: ", e.Kind, e.Name)
 	switch e.Kind {
 	case Overlap:
+		if e.Held > 0 {
+			return head + fmt.Sprintf("%s from %s made %d holders at once, with %s among them, for %v",
+				e.Holder, at(e.At), e.Held, e.Other, short(e.Span))
+		}
 		return head + fmt.Sprintf("%s from %s while %s held it, for %v", e.Holder, at(e.At), e.Other, short(e.Span))
 	case LostUpdate:
 		return head + fmt.Sprintf("%s (granted %s) read %d after %s wrote %d", e.Holder, at(e.At), e.Got, e.Other, e.Want)

@@ -36,7 +36,11 @@ func (r *Report) String() string {
 			fmt.Fprintf(&b, "  names not shown %d\n", len(r.Names)-summaryNames)
 			break
 		}
-		fmt.Fprintf(&b, "  name %s: grants %d, violations %d\n", n.Name, n.Grants, n.Violations())
+		fmt.Fprintf(&b, "  name %s: grants %d, violations %d", n.Name, n.Grants, n.Violations())
+		if n.Capacity > 1 {
+			fmt.Fprintf(&b, ", at most %d holders at once of %d allowed", n.Peak, n.Capacity)
+		}
+		b.WriteString("\n")
 	}
 	if len(r.Examples) > 0 {
 		b.WriteString("  examples:\n")

@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// overlaps counts the pairs of intersecting holds; holds is sorted by start.
-// A min-heap keeps the ends of the holds begun so far that have not ended
-// by the current start, so every hold left in it intersects the current
-// one: the count is the heap's size, and the longest intersection is with
-// the latest end seen. Only examples walk the heap.
+// overlaps counts the holds beyond the name's capacity, and the most holds
+// at once; holds is sorted by start. A min-heap keeps the ends of the holds
+// begun so far that have not ended by the current start, so every hold left
+// in it intersects the current one: with capacity 1 the count is the heap's
+// size, and the longest intersection is with the latest end seen. Only
+// examples, and capacities above 1, walk the heap.
 func (c *checker) overlaps(nr *NameReport, holds []span) {
 	var active endHeap
 	var latest time.Duration // the latest end pushed so far
@@ -21,7 +22,13 @@ func (c *checker) overlaps(nr *NameReport, holds []span) {
 		if h.e <= h.s { // an empty hold: granted after its validity end
 			continue
 		}
-		if len(active) > 0 {
+		nr.Peak = max(nr.Peak, len(active)+1)
+		switch k := len(active); {
+		case nr.Capacity > 1:
+			if k >= nr.Capacity {
+				c.beyond(nr, h, active)
+			}
+		case k > 0:
 			nr.Overlaps += len(active)
 			nr.LongestOverlap = max(nr.LongestOverlap, min(latest, h.e)-h.s)
 			for _, a := range active {
@@ -35,6 +42,22 @@ func (c *checker) overlaps(nr *NameReport, holds []span) {
 		active.push(h)
 		latest = max(latest, h.e)
 	}
+}
+
+// beyond counts h, a hold that begins while k holds are active, k at
+// least the name's capacity c: it adds k-c+1 to the overlaps, and h ran
+// with c others from its start until the c-th latest end among them, or
+// its own end if that is earlier.
+func (c *checker) beyond(nr *NameReport, h span, active endHeap) {
+	k, capacity := len(active), nr.Capacity
+	byEnd := slices.Clone(active)
+	slices.SortFunc(byEnd, func(a, b span) int { return cmp.Compare(b.e, a.e) }) // latest first
+	other := byEnd[capacity-1]
+	span := min(other.e, h.e) - h.s
+	nr.Overlaps += k - capacity + 1
+	nr.LongestOverlap = max(nr.LongestOverlap, span)
+	c.example(Example{Kind: Overlap, Name: nr.Name, Holder: c.holder(h.g), Other: c.holder(other.g),
+		At: h.s, Span: span, Held: k + 1})
 }
 
 // tokens checks the fencing tokens of a name's holds, sorted by start: each

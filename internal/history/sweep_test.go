@@ -2,11 +2,13 @@ package history_test
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/quorumlock/quorumlock/internal/history"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestRecorder_Check_againstPairs compares the sweeps with every pair of
@@ -63,4 +65,96 @@ func TestRecorder_Check_againstPairs(t *testing.T) {
 		assert.Equal(t, want.TokenOrder, got.TokenOrder, "seed %d: token order", seed)
 		assert.Equal(t, want.SharedTokens, got.SharedTokens, "seed %d: shared tokens", seed)
 	}
+}
+
+// TestRecorder_Check_capacity compares the sweep of names with a capacity
+// with a count, at each hold's start, of the holds running then, on random
+// histories of short and empty holds.
+func TestRecorder_Check_capacity(t *testing.T) {
+	type g struct{ s, e int } // the hold, [s, e), in milliseconds
+	for seed := range uint64(20) {
+		rnd := rand.New(rand.NewPCG(seed, 2))
+		capacity := 1 + int(seed%4)
+		tl := newTimeline(t)
+		require.NoError(t, tl.r.Capacity("sem", capacity))
+		gs := make([]g, 150)
+		for i := range gs {
+			s := rnd.IntN(1000)
+			e, until := s+rnd.IntN(60), s+rnd.IntN(70)-5
+			gs[i] = g{s: s, e: max(s, min(e, until))}
+			tl.hold("sem", "w", s, e, until, 0)
+		}
+		var (
+			want    history.Counts
+			peak    int
+			longest time.Duration
+		)
+		for j, b := range gs {
+			if b.e <= b.s {
+				continue
+			}
+			// The holds running when b begins: begun earlier, or at the
+			// same instant and recorded first, and not ended by then.
+			var ends []int
+			for i, a := range gs {
+				if a.e > a.s && (a.s < b.s || a.s == b.s && i < j) && a.e > b.s {
+					ends = append(ends, a.e)
+				}
+			}
+			k := len(ends)
+			peak = max(peak, k+1)
+			if k < capacity {
+				continue
+			}
+			slices.Sort(ends)
+			want.Overlaps += k - capacity + 1
+			longest = max(longest, time.Duration(min(ends[k-capacity], b.e)-b.s)*ms)
+		}
+		rep := tl.check(2000)
+		require.Len(t, rep.Names, 1)
+		nr := rep.Names[0]
+		assert.Equal(t, capacity, nr.Capacity, "seed %d: capacity", seed)
+		assert.Equal(t, peak, nr.Peak, "seed %d: peak", seed)
+		assert.Equal(t, want.Overlaps, nr.Overlaps, "seed %d, capacity %d: overlaps", seed, capacity)
+		assert.Equal(t, longest, nr.LongestOverlap, "seed %d, capacity %d: longest", seed, capacity)
+	}
+}
+
+func TestRecorder_Capacity(t *testing.T) {
+	t.Run("a semaphore's holders beyond its capacity", func(t *testing.T) {
+		tl := newTimeline(t)
+		require.NoError(t, tl.r.Capacity("sem", 2))
+		tl.hold("sem", "a", 0, 30, 100, 0)
+		tl.hold("sem", "b", 10, 40, 100, 0)
+		tl.hold("sem", "c", 20, 50, 100, 0) // three at once from 20 to 30
+		tl.hold("sem", "d", 30, 60, 100, 0) // b, c and d: three again, to 40
+		rep := tl.check(100)
+		nr := rep.Names[0]
+		assert.Equal(t, 3, nr.Peak)
+		assert.Equal(t, 2, nr.Overlaps)
+		assert.Equal(t, 10*ms, nr.LongestOverlap)
+		require.NotEmpty(t, rep.Examples)
+		assert.Equal(t, "overlap: sem: c from t=0.020s made 3 holders at once, with a among them, for 10ms", rep.Examples[0].String())
+		assert.Contains(t, rep.String(), "name sem: grants 4, violations 2, at most 3 holders at once of 2 allowed")
+	})
+	t.Run("within capacity", func(t *testing.T) {
+		tl := newTimeline(t)
+		require.NoError(t, tl.r.Capacity("sem", 2))
+		tl.hold("sem", "a", 0, 30, 100, 0)
+		tl.hold("sem", "b", 10, 40, 100, 0)
+		tl.hold("sem", "c", 30, 50, 100, 0) // a ended as c began
+		rep := tl.check(100)
+		assert.True(t, rep.OK(), "%s", rep)
+		assert.Equal(t, 2, rep.Names[0].Peak)
+	})
+	t.Run("errors", func(t *testing.T) {
+		tl := newTimeline(t)
+		assert.ErrorContains(t, tl.r.Capacity("", 2), "empty lock name")
+		assert.ErrorContains(t, tl.r.Capacity("sem", 0), "0 is below 1")
+		require.NoError(t, tl.r.Capacity("sem", 2))
+		require.NoError(t, tl.r.Capacity("sem", 2), "the same capacity again")
+		assert.ErrorContains(t, tl.r.Capacity("sem", 3), "set to 2 already, not 3")
+		var zero history.Recorder
+		assert.Error(t, zero.Capacity("sem", 2))
+	})
 }
