@@ -34,11 +34,26 @@ func (c *Client) TryLock(ctx context.Context, name string, opts ...Option) (*Loc
 }
 
 // obtain is Lock, Do's acquisition or TryLock, as where says.
-func (c *Client) obtain(ctx context.Context, name string, opts []Option, where scope) (_ *Lock, err error) {
+func (c *Client) obtain(ctx context.Context, name string, opts []Option, where scope) (*Lock, error) {
 	cfg, key, err := c.prepare(ctx == nil, name, opts, where)
 	if err != nil {
 		return nil, err
 	}
+	return c.wait(ctx, &cfg, name, []string{key}, where, func(ctx context.Context, w *waiter, _ int) (*Lock, busy, error) {
+		return c.attempt(ctx, &cfg, name, key, w)
+	})
+}
+
+// A try is one attempt of a wait: at a lock, or a sweep of a semaphore's
+// slots. rang is the index of the key whose release woke the waiter, -1 if
+// none did.
+type try func(ctx context.Context, w *waiter, rang int) (*Lock, busy, error)
+
+// wait makes attempts with try until one is granted: one attempt for
+// TryLock and TrySemaphore; otherwise until ctx ends, the wait set by
+// WithWait passes or the retries are spent, waiting between attempts in the
+// queues of keys, to be woken by their releases.
+func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []string, where scope, tryOnce try) (_ *Lock, err error) {
 	var (
 		tries int            // attempts made
 		last  AttemptOutcome // how the last one ended
@@ -46,7 +61,7 @@ func (c *Client) obtain(ctx context.Context, name string, opts []Option, where s
 	)
 	if c.observed() {
 		start := cfg.clock.Now()
-		defer func() { c.obtained(ctx, &cfg, name, got, err, tries, last, start) }()
+		defer func() { c.obtained(ctx, cfg, name, got, err, tries, last, start) }()
 	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))
@@ -57,20 +72,21 @@ func (c *Client) obtain(ctx context.Context, name string, opts []Option, where s
 		ctx, cancel = context.WithTimeout(ctx, cfg.wait)
 		defer cancel()
 	}
-	// The waiter, made when a first attempt finds the lock busy: an
+	// The waiter, made when a first attempt finds the keys busy: an
 	// uncontended Lock costs no more than TryLock.
 	var w *waiter
 	defer func() {
 		if w != nil {
-			c.stopWaiting(w, key)
+			c.stopWaiting(w, keys...)
 		}
 	}()
 	var (
 		timer clock.Timer
 		prev  error // the last attempt that ended on its own
+		rang  = -1  // the key whose release woke the waiter, if one did
 	)
 	for attempt := 0; ; attempt++ {
-		l, busy, err := c.attempt(ctx, &cfg, name, key, w)
+		l, busy, err := tryOnce(ctx, w, rang)
 		tries++
 		last = c.attempted(ctx, name, err, busy)
 		if w != nil {
@@ -99,17 +115,18 @@ func (c *Client) obtain(ctx context.Context, name string, opts []Option, where s
 		delay := cfg.retryDelay()
 		if busy.held {
 			if w == nil {
-				// Queue from now on, and hear when it is our turn: the
+				// Queue from now on, and hear of the releases: the
 				// subscription comes before the next attempt, so no
 				// release can fall between them.
 				if w, err = newWaiter(cfg.rand); err != nil {
 					return nil, err
 				}
-				c.subscribe(w, key)
+				c.subscribe(w, keys...)
+				rang = -1
 				continue
 			}
-			// Woken by the release, or at the latest when the holder's
-			// ttl runs out or the waiter must show it is alive.
+			// Woken by a release, or at the latest when a holder's ttl
+			// runs out or the waiter must show it is alive.
 			delay = min(busy.pttl+time.Millisecond, queueRefresh)
 		}
 		if timer == nil {
@@ -123,8 +140,10 @@ func (c *Client) obtain(ctx context.Context, name string, opts []Option, where s
 		}
 		select {
 		case <-timer.C():
+			rang = -1
 		case <-wake:
 			timer.Stop()
+			rang = int(w.rang.Swap(0)) - 1
 		case <-ctx.Done():
 			timer.Stop()
 			return nil, withCause(ctx, err)

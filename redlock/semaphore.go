@@ -2,13 +2,9 @@ package redlock
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/quorumlock/quorumlock/clock"
 )
 
 // MaxPermits is the most permits a semaphore may have.
@@ -161,90 +157,13 @@ func (c *Client) prepareSemaphore(ctx context.Context, name string, n int, opts 
 }
 
 // permit is Semaphore, DoSemaphore's acquisition or TrySemaphore, as where
-// says. Its loop is [Client.obtain]'s, over sweeps of the slots instead of
-// attempts at one lock.
+// says: [Client.wait] over sweeps of the slots, queued for every slot.
 func (c *Client) permit(ctx context.Context, name string, n int, opts []Option, where scope) (*Lock, error) {
 	cfg, keys, err := c.prepareSemaphore(ctx, name, n, opts, where)
 	if err != nil {
 		return nil, err
 	}
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNotObtained, context.Cause(ctx))
-	}
-	retry := where != inTryLock
-	if retry && cfg.waitSet {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.wait)
-		defer cancel()
-	}
-	// The waiter, made when a first sweep finds every slot busy.
-	var w *waiter
-	defer func() {
-		if w != nil {
-			c.stopWaiting(w, keys...)
-		}
-	}()
-	var (
-		timer clock.Timer
-		prev  error // the last sweep that ended on its own
-		rang  = -1  // the slot whose release woke the waiter, if one did
-	)
-	for attempt := 0; ; attempt++ {
-		l, busy, err := c.sweep(ctx, &cfg, name, keys, w, rang)
-		if w != nil {
-			w.queued = true
-		}
-		if err == nil {
-			if timer != nil {
-				timer.Stop()
-			}
-			return l, nil
-		}
-		if ctx.Err() != nil {
-			if prev != nil && errors.Is(err, context.Cause(ctx)) {
-				err = prev
-			}
-			return nil, withCause(ctx, err)
-		}
-		prev = err
-		if !retry || errors.Is(err, ErrInvalidArgument) {
-			return nil, err
-		}
-		if cfg.limited && attempt >= cfg.retryLimit {
-			return nil, fmt.Errorf("%w (after %d attempts)", err, attempt+1)
-		}
-		delay := cfg.retryDelay()
-		if busy.held {
-			if w == nil {
-				// Queue from now on, and hear of every slot's release:
-				// the subscription comes before the next sweep, so no
-				// release can fall between them.
-				if w, err = newWaiter(cfg.rand); err != nil {
-					return nil, err
-				}
-				c.subscribe(w, keys...)
-				continue
-			}
-			delay = min(busy.pttl+time.Millisecond, queueRefresh)
-		}
-		if timer == nil {
-			timer = cfg.clock.NewTimer(delay)
-		} else {
-			timer.Reset(delay)
-		}
-		var wake <-chan struct{}
-		if w != nil {
-			wake = w.wake
-		}
-		select {
-		case <-timer.C():
-			rang = -1
-		case <-wake:
-			timer.Stop()
-			rang = int(w.rang.Swap(0)) - 1
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, withCause(ctx, err)
-		}
-	}
+	return c.wait(ctx, &cfg, name, keys, where, func(ctx context.Context, w *waiter, rang int) (*Lock, busy, error) {
+		return c.sweep(ctx, &cfg, name, keys, w, rang)
+	})
 }

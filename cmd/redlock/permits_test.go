@@ -48,7 +48,9 @@ func TestRun_permits(t *testing.T) {
 	marker := filepath.Join(dir, "third")
 	r := runBinary(t, env, "run", "--permits", "2", "pool", "--", "touch", marker)
 	assert.Equal(t, exitNotObtained, r.code, "a third run: %s", tail(r.stderr, 2))
-	assert.Regexp(t, `^redlock: permit of "pool" not obtained, nothing was run: redlock: not obtained: semaphore "pool": none of its 2 slots is free`, r.stderr)
+	// Why in detail depends on what the nodes answered first: none of the
+	// slots free, or one that looked free on a node taken on the others.
+	assert.Regexp(t, `^redlock: permit of "pool" not obtained, nothing was run: redlock: not obtained: .*"pool"`, r.stderr)
 	assert.NoFileExists(t, marker)
 
 	r = runInProcess(env, "run", "-n", "2", "-v", "pool", "--", "touch", marker)
