@@ -2,7 +2,6 @@ package main
 
 import (
 	"math/rand/v2"
-	"slices"
 	"time"
 )
 
@@ -120,16 +119,11 @@ func countKinds(fs []fault) map[string]int {
 	return m
 }
 
-// sortedKinds returns the kinds of m in the order of allKinds.
+// sortedKinds returns the kinds counted in m, in the order of allKinds.
 func sortedKinds(m map[string]int) []string {
 	var ks []string
 	for _, k := range allKinds {
 		if m[k] > 0 {
-			ks = append(ks, k)
-		}
-	}
-	for k := range m {
-		if !slices.Contains(ks, k) && m[k] > 0 {
 			ks = append(ks, k)
 		}
 	}
