@@ -45,9 +45,10 @@ func (n *Network) Close() {
 	}
 }
 
-// toxic adds a toxic to node i's link in one direction: "upstream" (client
-// to node) or "downstream" (node to client).
-func (n *Network) toxic(i int, name, typ, stream, attributes string) error {
+// Toxic adds a toxic to node i's link in one direction: "upstream" (client
+// to node) or "downstream" (node to client). typ and attributes (a JSON
+// object) are toxiproxy's; name must be unique on the link until Heal.
+func (n *Network) Toxic(i int, name, typ, stream, attributes string) error {
 	body := fmt.Sprintf(`{"name":%q,"type":%q,"stream":%q,"toxicity":1,"attributes":%s}`,
 		name, typ, stream, attributes)
 	if _, err := n.proxies[i].Toxics.AddToxicJson(strings.NewReader(body)); err != nil {
@@ -58,7 +59,7 @@ func (n *Network) toxic(i int, name, typ, stream, attributes string) error {
 
 // Slow delays every reply from node i by latency, give or take jitter.
 func (n *Network) Slow(i int, latency, jitter time.Duration) error {
-	return n.toxic(i, "latency", "latency", "downstream",
+	return n.Toxic(i, "latency", "latency", "downstream",
 		fmt.Sprintf(`{"latency":%d,"jitter":%d}`, latency.Milliseconds(), jitter.Milliseconds()))
 }
 
@@ -67,14 +68,14 @@ func (n *Network) Slow(i int, latency, jitter time.Duration) error {
 // accepted and stall the same way.
 func (n *Network) Cut(i int) error {
 	return errors.Join(
-		n.toxic(i, "cut-up", "timeout", "upstream", `{"timeout":0}`),
-		n.toxic(i, "cut-down", "timeout", "downstream", `{"timeout":0}`))
+		n.Toxic(i, "cut-up", "timeout", "upstream", `{"timeout":0}`),
+		n.Toxic(i, "cut-down", "timeout", "downstream", `{"timeout":0}`))
 }
 
 // Reset makes node i reset every connection as soon as the client sends
 // something; nothing reaches the node.
 func (n *Network) Reset(i int) error {
-	return n.toxic(i, "reset", "reset_peer", "upstream", `{"timeout":0}`)
+	return n.Toxic(i, "reset", "reset_peer", "upstream", `{"timeout":0}`)
 }
 
 // Heal removes every toxic from node i. Removing a blackhole closes the
