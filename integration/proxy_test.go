@@ -59,7 +59,7 @@ func (n *network) toxic(i int, name, typ, stream, attributes string) {
 func (n *network) slow(latencyMS int, nodes ...int) {
 	n.t.Helper()
 	for _, i := range nodes {
-		require.NoError(n.t, n.net.Slow(i, time.Duration(latencyMS)*time.Millisecond, 0))
+		require.NoError(n.t, n.net.Slow(i, time.Duration(latencyMS)*time.Millisecond, 0, ""))
 	}
 }
 
@@ -69,7 +69,7 @@ func (n *network) slow(latencyMS int, nodes ...int) {
 func (n *network) cut(nodes ...int) {
 	n.t.Helper()
 	for _, i := range nodes {
-		require.NoError(n.t, n.net.Cut(i))
+		require.NoError(n.t, n.net.Cut(i, ""))
 	}
 }
 
@@ -78,7 +78,7 @@ func (n *network) cut(nodes ...int) {
 func (n *network) reset(nodes ...int) {
 	n.t.Helper()
 	for _, i := range nodes {
-		require.NoError(n.t, n.net.Reset(i))
+		require.NoError(n.t, n.net.Reset(i, ""))
 	}
 }
 

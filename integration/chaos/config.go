@@ -45,7 +45,8 @@ var profiles = map[string]config{
 var outOfModel = []string{"restart-without-persistence", "eviction", "third-party-del", "clock-step", "paused-holder"}
 
 // allKinds lists the in-model fault kinds.
-var allKinds = []string{kindPause, kindKill, kindPartition, kindLatency, kindResets, kindClientKill, kindDrift}
+var allKinds = []string{kindPause, kindKill, kindPartition, kindLatency, kindResets, kindClientKill, kindDrift,
+	kindLinkCut, kindIsolate}
 
 // parseFlags reads the flags into a config, or returns an error naming the
 // bad one; usage goes to w.

@@ -17,17 +17,18 @@ import (
 // fault, and keeps to the minority bound by the nodes' actual state as well
 // as the plan's: a fault whose node is still faulted, or that would make
 // too many nodes faulted at once (a restart that took longer than
-// planned), is skipped.
+// planned), is skipped, and so is an isolation while another runs.
 type injector struct {
 	c         *cluster
-	net       *nemesis.Network
+	nets      []*nemesis.Network // each client's proxies
 	start     time.Time
 	maxFaulty int
 	recovery  time.Duration // after a killed node answers again: its quarantine
 	logf      func(format string, args ...any)
 	mu        sync.Mutex
 	busy      []time.Time    // per node: faulted until then; the far future while a fault runs
-	active    map[int]string // node -> the kind of the fault running on it
+	isolating bool           // a client is isolated
+	active    map[int]string // node, or -1-client for an isolation -> the kind of the fault running there
 	done      []faultRecord  // every fault injected, in the order they started
 	skipped   int            // faults of the plan not injected
 	errs      []error        // failures to inject or heal
@@ -46,9 +47,9 @@ type faultRecord struct {
 // maxErrs bounds the failures an injector keeps.
 const maxErrs = 10
 
-func newInjector(c *cluster, net *nemesis.Network, start time.Time, maxFaulty int, recovery time.Duration,
+func newInjector(c *cluster, nets []*nemesis.Network, start time.Time, maxFaulty int, recovery time.Duration,
 	logf func(string, ...any)) *injector {
-	return &injector{c: c, net: net, start: start, maxFaulty: maxFaulty, recovery: recovery, logf: logf,
+	return &injector{c: c, nets: nets, start: start, maxFaulty: maxFaulty, recovery: recovery, logf: logf,
 		busy: make([]time.Time, c.n()), active: map[int]string{}, skews: make([]nemesis.Skew, c.n())}
 }
 
@@ -63,18 +64,27 @@ func (in *injector) run(ctx context.Context, faults []fault) {
 			return
 		case <-time.After(time.Until(in.start.Add(f.At))):
 		}
-		if !in.claim(f.Node) {
+		if !in.claim(f) {
 			continue
 		}
 		in.wg.Go(func() { in.inject(ctx, f) })
 	}
 }
 
-// claim marks node i as faulted if the minority bound allows it.
-func (in *injector) claim(i int) bool {
+// claim marks f's node as faulted if the minority bound allows it, or a
+// client as isolated if none is.
+func (in *injector) claim(f fault) bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	now := time.Now()
+	if f.Kind == kindIsolate {
+		if in.isolating {
+			in.skipped++
+			return false
+		}
+		in.isolating = true
+		return true
+	}
+	i, now := f.Node, time.Now()
 	faulty := 0
 	for _, b := range in.busy {
 		if b.After(now) {
@@ -92,16 +102,24 @@ func (in *injector) claim(i int) bool {
 // inject applies f, waits its length (less if ctx ends), and heals it.
 func (in *injector) inject(ctx context.Context, f fault) {
 	rec := faultRecord{fault: f, Started: time.Since(in.start)}
+	slot := f.Node
+	if f.Kind == kindIsolate {
+		slot = -1 - f.Client
+	}
 	in.mu.Lock()
-	in.active[f.Node] = f.Kind
+	in.active[slot] = f.Kind
 	in.mu.Unlock()
 	free := time.Now() // when the node counts as healthy again
 	err := in.apply(ctx, f, &free)
 	rec.Healed = time.Since(in.start)
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	delete(in.active, f.Node)
-	in.busy[f.Node] = free
+	delete(in.active, slot)
+	if f.Kind == kindIsolate {
+		in.isolating = false
+	} else {
+		in.busy[f.Node] = free
+	}
 	if err != nil {
 		rec.Err = err.Error()
 		if len(in.errs) < maxErrs {
@@ -114,13 +132,38 @@ func (in *injector) inject(ctx context.Context, f fault) {
 // apply injects one fault and undoes it; free is set to when the node
 // votes again.
 func (in *injector) apply(ctx context.Context, f fault, free *time.Time) error {
-	i, id := f.Node, in.c.ids[f.Node]
 	wait := func() {
 		select {
 		case <-ctx.Done():
 		case <-time.After(f.For):
 		}
 	}
+	// A fault's toxics carry its kind, so that a link cut, an isolation
+	// and a fault of the node can overlap on one client's link.
+	tag := "/" + f.Kind
+	switch f.Kind {
+	case kindLinkCut:
+		err := in.nets[f.Client].Cut(f.Node, tag)
+		if err == nil {
+			wait()
+		}
+		in.nets[f.Client].Remove(f.Node, tag)
+		return err
+	case kindIsolate:
+		var errs []error
+		for _, i := range f.Nodes {
+			errs = append(errs, in.nets[f.Client].Cut(i, tag))
+		}
+		err := errors.Join(errs...)
+		if err == nil {
+			wait()
+		}
+		for _, i := range f.Nodes {
+			in.nets[f.Client].Remove(i, tag)
+		}
+		return err
+	}
+	i, id := f.Node, in.c.ids[f.Node]
 	switch f.Kind {
 	case kindPause:
 		if _, err := nemesis.Docker("pause", id); err != nil {
@@ -140,20 +183,25 @@ func (in *injector) apply(ctx context.Context, f fault, free *time.Time) error {
 		err := in.waitNode(i, 2*time.Minute)
 		*free = time.Now().Add(in.recovery)
 		return err
-	case kindPartition, kindLatency, kindResets:
-		var err error
-		switch f.Kind {
-		case kindPartition:
-			err = in.net.Cut(i)
-		case kindLatency:
-			err = in.net.Slow(i, f.Latency, f.Jitter)
-		default:
-			err = in.net.Reset(i)
+	case kindPartition, kindLatency, kindResets: // on every client's link to the node
+		var errs []error
+		for _, n := range in.nets {
+			switch f.Kind {
+			case kindPartition:
+				errs = append(errs, n.Cut(i, tag))
+			case kindLatency:
+				errs = append(errs, n.Slow(i, f.Latency, f.Jitter, tag))
+			default:
+				errs = append(errs, n.Reset(i, tag))
+			}
 		}
+		err := errors.Join(errs...)
 		if err == nil {
 			wait()
 		}
-		in.net.Heal(i)
+		for _, n := range in.nets {
+			n.Remove(i, tag)
+		}
 		return err
 	case kindClientKill:
 		return in.clientKills(ctx, f)
@@ -217,14 +265,18 @@ func (in *injector) waitNode(i int, within time.Duration) error {
 func (in *injector) status() (injected int, active string) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	nodes := make([]int, 0, len(in.active))
+	slots := make([]int, 0, len(in.active))
 	for i := range in.active {
-		nodes = append(nodes, i)
+		slots = append(slots, i)
 	}
-	sort.Ints(nodes)
-	parts := make([]string, len(nodes))
-	for k, i := range nodes {
-		parts[k] = in.active[i] + " " + service(i)
+	sort.Ints(slots)
+	parts := make([]string, len(slots))
+	for k, i := range slots {
+		if i < 0 {
+			parts[k] = fmt.Sprintf("%s c%02d", in.active[i], -1-i)
+		} else {
+			parts[k] = in.active[i] + " " + service(i)
+		}
 	}
 	if len(parts) == 0 {
 		return len(in.done), "none"

@@ -43,22 +43,17 @@ func runInModel(cfg *config, c *cluster, lg *logger) *record {
 	if err := c.waitUptime(quarantine+time.Second, lg.printf); err != nil {
 		return fail(err)
 	}
-	net, err := nemesis.NewNetwork(c.hosts)
-	if err != nil {
-		return fail(err)
-	}
-	defer net.Close()
-	clients, closeClients, err := newClients(cfg, net, c.n())
+	clients, nets, closeClients, err := newClients(cfg, c)
 	if err != nil {
 		return fail(err)
 	}
 
 	start := time.Now()
-	faults := plan(planParams{seed: cfg.Seed, duration: cfg.Duration, nodes: c.n(), maxFaulty: cfg.MaxFaulty,
-		kinds: kinds, recovery: quarantine + time.Second, driftPPM: cfg.DriftPPM})
+	faults := plan(planParams{seed: cfg.Seed, duration: cfg.Duration, nodes: c.n(), clients: cfg.Clients,
+		maxFaulty: cfg.MaxFaulty, kinds: kinds, recovery: quarantine + time.Second, ttl: cfg.TTL, driftPPM: cfg.DriftPPM})
 	rec.Planned = countKinds(faults)
 	w := newWorkload(cfg, start)
-	in := newInjector(c, net, start, cfg.MaxFaulty, quarantine+time.Second, lg.printf)
+	in := newInjector(c, nets, start, cfg.MaxFaulty, quarantine+time.Second, lg.printf)
 	lg.printf("in-model profile %s, seed %d: %d clients on %d names for %v; %d faults planned",
 		cfg.Profile, cfg.Seed, cfg.Clients, cfg.Names, cfg.Duration, len(faults))
 
@@ -124,10 +119,12 @@ func runInModel(cfg *config, c *cluster, lg *logger) *record {
 }
 
 // newClients makes cfg.Clients clients, each with nodes of its own through
-// the network's proxies, and returns a function that closes them all.
-func newClients(cfg *config, net *nemesis.Network, n int) ([]*redlock.Client, func(), error) {
+// proxies of its own (so that one client's links can be cut), and returns
+// them, their networks, and a function that closes them all.
+func newClients(cfg *config, cl *cluster) ([]*redlock.Client, []*nemesis.Network, func(), error) {
 	var (
 		clients []*redlock.Client
+		nets    []*nemesis.Network
 		nodes   []*redlock.Node
 	)
 	closeAll := func() {
@@ -137,14 +134,23 @@ func newClients(cfg *config, net *nemesis.Network, n int) ([]*redlock.Client, fu
 		for _, n := range nodes {
 			_ = n.Close()
 		}
+		for _, n := range nets {
+			n.Close()
+		}
 	}
 	for i := range cfg.Clients {
+		net, err := nemesis.NewNetwork(cl.hosts)
+		if err != nil {
+			closeAll()
+			return nil, nil, nil, err
+		}
+		nets = append(nets, net)
 		var mine []*redlock.Node
-		for j := range n {
+		for j := range cl.n() {
 			n, err := redlock.ParseURL("redis://" + net.Addr(j))
 			if err != nil {
 				closeAll()
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			mine = append(mine, n)
 			nodes = append(nodes, n)
@@ -156,11 +162,11 @@ func newClients(cfg *config, net *nemesis.Network, n int) ([]*redlock.Client, fu
 		c, err := redlock.New(mine, opts...)
 		if err != nil {
 			closeAll()
-			return nil, nil, fmt.Errorf("client %d: %w", i, err)
+			return nil, nil, nil, fmt.Errorf("client %d: %w", i, err)
 		}
 		clients = append(clients, c)
 	}
-	return clients, closeAll, nil
+	return clients, nets, closeAll, nil
 }
 
 // without returns kinds less k.

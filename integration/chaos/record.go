@@ -184,7 +184,7 @@ func (r *record) printInModel(w io.Writer) {
 			fenced++
 		}
 	}
-	fmt.Fprintf(w, "  %d clients (%d fenced) on %d names for %v, ttl %v, through toxiproxy\n",
+	fmt.Fprintf(w, "  %d clients (%d fenced) on %d names and a long holder's for %v, ttl %v, each through its own proxies\n",
 		cfg.Clients, fenced, cfg.Names, r.Elapsed.Round(time.Second), cfg.TTL)
 	fmt.Fprintf(w, "  grants %d (needed %d): released %d, released not held %d, release unknown %d, stopped on loss %d, running %d\n",
 		t.Grants, cfg.MinGrants, t.Released, t.NotHeld, t.Unknown, t.StoppedOnLoss, t.Running)

@@ -10,8 +10,8 @@ import (
 )
 
 func testPlan(seed int64, kinds []string) planParams {
-	return planParams{seed: seed, duration: 20 * time.Minute, nodes: 5, maxFaulty: 2, kinds: kinds,
-		recovery: 6 * time.Second, driftPPM: 5000}
+	return planParams{seed: seed, duration: 20 * time.Minute, nodes: 5, clients: 8, maxFaulty: 2, kinds: kinds,
+		recovery: 6 * time.Second, ttl: 5 * time.Second, driftPPM: 5000}
 }
 
 func TestPlan_seeded(t *testing.T) {
@@ -26,8 +26,8 @@ func TestPlan_seeded(t *testing.T) {
 }
 
 // TestPlan_bounds checks the fault model at every instant a fault starts
-// or ends: at most two nodes faulted, one fault per node, each healed
-// before the run's end.
+// or ends: at most two nodes faulted, one fault per node, one isolated
+// client, each fault healed before the run's end.
 func TestPlan_bounds(t *testing.T) {
 	for seed := range int64(20) {
 		p := testPlan(seed, allKinds)
@@ -46,16 +46,30 @@ func TestPlan_bounds(t *testing.T) {
 				assert.LessOrEqual(t, f.Jitter, f.Latency/2)
 			case kindClientKill:
 				assert.Positive(t, f.Every)
+			case kindLinkCut:
+				assert.True(t, f.Client >= 0 && f.Client < p.clients, "seed %d: client %d", seed, f.Client)
+			case kindIsolate:
+				assert.True(t, f.Client >= 0 && f.Client < p.clients, "seed %d: client %d", seed, f.Client)
+				assert.Len(t, f.Nodes, 3, "seed %d: isolated from a majority", seed)
+				assert.Equal(t, -1, f.Node)
+			}
+			if f.Kind != kindIsolate && f.Kind != kindLinkCut {
+				assert.Equal(t, -1, f.Client, "seed %d: a node fault names no client", seed)
 			}
 		}
 		for _, at := range instants {
-			perNode := map[int]int{}
+			perNode, isolated := map[int]int{}, 0
 			for _, f := range fs {
 				if f.At <= at && at < f.busyUntil(p.recovery) {
-					perNode[f.Node]++
+					if f.Kind == kindIsolate {
+						isolated++
+					} else {
+						perNode[f.Node]++
+					}
 				}
 			}
 			require.LessOrEqual(t, len(perNode), 2, "seed %d, at %v: nodes faulted at once", seed, at)
+			require.LessOrEqual(t, isolated, 1, "seed %d, at %v: clients isolated at once", seed, at)
 			for node, n := range perNode {
 				require.Equal(t, 1, n, "seed %d, at %v: faults on node %d at once", seed, at, node)
 			}

@@ -23,6 +23,11 @@ const keyPrefix = "quorumlock-chaos:"
 // and a write. Fenced clients also present their token to the name's
 // Fence, and write the counter only if it accepts. Everything is recorded
 // in one history.Recorder on Go's monotonic clock.
+//
+// The long holder (client 0) takes a name of its own, the last, and holds
+// it for half a ttl to two ttls, renewed all along; the other clients take
+// that name one time in fifty, so that its holds have contenders without
+// blocking the others for long.
 type workload struct {
 	cfg      *config
 	rec      *history.Recorder
@@ -70,11 +75,12 @@ func (s *stats) recordErr(err error) {
 
 func newWorkload(cfg *config, start time.Time) *workload {
 	w := &workload{cfg: cfg, rec: history.NewRecorder(start),
-		counters: make([]atomic.Int64, cfg.Names), updates: make([]atomic.Int64, cfg.Names),
-		fences: make([]history.Fence, cfg.Names)}
+		counters: make([]atomic.Int64, cfg.Names+1), updates: make([]atomic.Int64, cfg.Names+1),
+		fences: make([]history.Fence, cfg.Names+1)}
 	for i := range cfg.Names {
 		w.names = append(w.names, fmt.Sprintf("seed%d-lock%d", cfg.Seed, i))
 	}
+	w.names = append(w.names, fmt.Sprintf("seed%d-long", cfg.Seed))
 	return w
 }
 
@@ -93,8 +99,12 @@ func (w *workload) loop(ctx context.Context, i int, c *redlock.Client) {
 	rng := rand.New(rand.NewPCG(uint64(w.cfg.Seed), uint64(i)+1))
 	label := fmt.Sprintf("c%02d", i)
 	for ctx.Err() == nil && w.grants.Load() < int64(w.cfg.MaxGrants) {
-		n := rng.IntN(len(w.names))
-		work := w.workTime(rng)
+		long := len(w.names) - 1
+		n := rng.IntN(long)
+		if i == longHolder || rng.IntN(50) == 0 {
+			n = long
+		}
+		work := w.workTime(rng, i)
 		if rng.IntN(2) == 0 {
 			w.viaDo(ctx, c, label, n, work)
 		} else {
@@ -103,10 +113,15 @@ func (w *workload) loop(ctx context.Context, i int, c *redlock.Client) {
 	}
 }
 
-// workTime draws how long a holder sleeps between reading and writing:
+// workTime draws how long client i sleeps between reading and writing:
 // mostly a few milliseconds, one hold in a hundred long enough for the
-// lock to be renewed once or twice (every third of the ttl).
-func (w *workload) workTime(rng *rand.Rand) time.Duration {
+// lock to be renewed once or twice (every third of the ttl). The long
+// holder's holds are all long, from half the ttl to twice it, so that
+// isolating it from the nodes loses a held lock.
+func (w *workload) workTime(rng *rand.Rand, i int) time.Duration {
+	if i == longHolder {
+		return w.cfg.TTL/2 + time.Duration(rng.Int64N(int64(3*w.cfg.TTL/2)))
+	}
 	switch p := rng.IntN(100); {
 	case p < 90:
 		return time.Duration(rng.Int64N(int64(3 * time.Millisecond)))
@@ -197,16 +212,19 @@ func (w *workload) grant(held context.Context, l *redlock.Lock, label string, n 
 // signal, and when it stopped acting.
 func (w *workload) critical(held context.Context, l *redlock.Lock, h *history.Hold, n int, work time.Duration) (stopped bool, end time.Time) {
 	v := w.counters[n].Load()
-	select {
-	case <-held.Done():
-	case <-time.After(work):
+	// Sleep in steps, recording the validity end the library promises as
+	// renewals move it, so that a check during the run sees it too.
+	for done := time.Now().Add(work); held.Err() == nil && time.Now().Before(done); {
+		select {
+		case <-held.Done():
+		case <-time.After(min(time.Until(done), w.cfg.TTL/10)):
+		}
+		if u := l.Until(); held.Err() == nil && !u.IsZero() {
+			w.stats.recordErr(h.Extend(u))
+		}
 	}
 	if held.Err() != nil {
 		return errors.Is(context.Cause(held), redlock.ErrLost), time.Now()
-	}
-	// The validity end the library promises now: renewals moved it.
-	if u := l.Until(); !u.IsZero() {
-		w.stats.recordErr(h.Extend(u))
 	}
 	if l.Fence() != 0 && !h.Write(&w.fences[n]) {
 		w.stats.StaleRejected.Add(1)

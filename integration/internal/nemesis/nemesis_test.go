@@ -83,7 +83,7 @@ func TestNetwork(t *testing.T) {
 	defer n.Close()
 	require.NoError(t, roundTrip(n.Addr(0), 5*time.Second), "a healthy link")
 
-	require.NoError(t, n.Cut(0))
+	require.NoError(t, n.Cut(0, ""))
 	var nerr net.Error
 	require.ErrorAs(t, roundTrip(n.Addr(0), 300*time.Millisecond), &nerr, "a cut link drops the data")
 	assert.True(t, nerr.Timeout())
@@ -91,18 +91,22 @@ func TestNetwork(t *testing.T) {
 	n.Heal(0)
 	assert.NoError(t, roundTrip(n.Addr(0), 5*time.Second), "healed")
 
-	require.NoError(t, n.Slow(1, 200*time.Millisecond, 0))
+	require.NoError(t, n.Slow(1, 200*time.Millisecond, 0, ""))
 	start := time.Now()
 	require.NoError(t, roundTrip(n.Addr(1), 5*time.Second))
 	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "the reply was delayed")
 	n.Heal(1)
 
-	require.NoError(t, n.Reset(1))
+	require.NoError(t, n.Reset(1, ""))
 	assert.Error(t, roundTrip(n.Addr(1), 5*time.Second), "a reset link refuses the exchange")
 	n.Heal(1)
 	assert.NoError(t, roundTrip(n.Addr(1), 5*time.Second))
 
-	require.NoError(t, n.Cut(1))
-	assert.ErrorContains(t, n.Cut(1), "adding a timeout toxic to node 1", "a second fault on a faulted link")
-	n.Heal(1)
+	require.NoError(t, n.Cut(1, "/a"))
+	assert.ErrorContains(t, n.Cut(1, "/a"), "adding a timeout toxic to node 1", "a second fault with one tag")
+	require.NoError(t, n.Cut(1, "/b"), "faults with two tags on one link")
+	n.Remove(1, "/a")
+	assert.Error(t, roundTrip(n.Addr(1), 300*time.Millisecond), "still cut by the other fault")
+	n.Remove(1, "/b")
+	assert.NoError(t, roundTrip(n.Addr(1), 5*time.Second), "both removed")
 }

@@ -57,25 +57,37 @@ func (n *Network) Toxic(i int, name, typ, stream, attributes string) error {
 	return nil
 }
 
+// The faults below name their toxics after a tag, so that faults with
+// different tags can overlap on one link and be removed one by one (Remove);
+// the empty tag is fine for one fault at a time.
+
 // Slow delays every reply from node i by latency, give or take jitter.
-func (n *Network) Slow(i int, latency, jitter time.Duration) error {
-	return n.Toxic(i, "latency", "latency", "downstream",
+func (n *Network) Slow(i int, latency, jitter time.Duration, tag string) error {
+	return n.Toxic(i, "latency"+tag, "latency", "downstream",
 		fmt.Sprintf(`{"latency":%d,"jitter":%d}`, latency.Milliseconds(), jitter.Milliseconds()))
 }
 
 // Cut blackholes node i: data in either direction is dropped and
 // connections stay open, as in a network partition; new connections are
 // accepted and stall the same way.
-func (n *Network) Cut(i int) error {
+func (n *Network) Cut(i int, tag string) error {
 	return errors.Join(
-		n.Toxic(i, "cut-up", "timeout", "upstream", `{"timeout":0}`),
-		n.Toxic(i, "cut-down", "timeout", "downstream", `{"timeout":0}`))
+		n.Toxic(i, "cut-up"+tag, "timeout", "upstream", `{"timeout":0}`),
+		n.Toxic(i, "cut-down"+tag, "timeout", "downstream", `{"timeout":0}`))
 }
 
 // Reset makes node i reset every connection as soon as the client sends
 // something; nothing reaches the node.
-func (n *Network) Reset(i int) error {
-	return n.Toxic(i, "reset", "reset_peer", "upstream", `{"timeout":0}`)
+func (n *Network) Reset(i int, tag string) error {
+	return n.Toxic(i, "reset"+tag, "reset_peer", "upstream", `{"timeout":0}`)
+}
+
+// Remove removes the toxics that Slow, Cut and Reset added to node i's
+// link with tag, and leaves the others.
+func (n *Network) Remove(i int, tag string) {
+	for _, name := range []string{"latency", "cut-up", "cut-down", "reset"} {
+		_ = n.proxies[i].Toxics.RemoveToxic(context.Background(), name+tag) // absent: nothing to do
+	}
 }
 
 // Heal removes every toxic from node i. Removing a blackhole closes the
