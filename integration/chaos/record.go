@@ -196,7 +196,7 @@ func (r *record) printInModel(w io.Writer) {
 	for _, n := range r.Faults {
 		total += n
 	}
-	fmt.Fprintf(w, "  faults injected %d (%d skipped by the minority bound): %s\n", total, r.Skipped, formatKinds(r.Faults))
+	fmt.Fprintf(w, "  faults injected %d (%d of the plan skipped: the bounds of the fault model): %s\n", total, r.Skipped, formatKinds(r.Faults))
 	fmt.Fprintf(w, "  violations %d: %s\n", t.Violations(), formatViolations(r.Violations))
 	for _, e := range r.Report.Examples {
 		fmt.Fprintf(w, "    %s\n", e)
