@@ -42,7 +42,8 @@ var profiles = map[string]config{
 }
 
 // outOfModel lists the out-of-model faults, in the order of the README's table.
-var outOfModel = []string{"restart-without-persistence", "eviction", "third-party-del", "clock-step", "paused-holder"}
+var outOfModel = []string{"restart-without-persistence", "restart-clock-step", "eviction", "third-party-del",
+	"clock-step", "paused-holder"}
 
 // allKinds lists the in-model fault kinds.
 var allKinds = []string{kindPause, kindKill, kindPartition, kindLatency, kindResets, kindClientKill, kindDrift,

@@ -58,19 +58,7 @@ var scenarios = []*scenario{
 		undo: "the restart itself: the nodes start with appendonly yes from the compose file (CONFIG SET appendonly yes " +
 			"if the phase stopped before the restart)",
 		before: func(p *phaseRun) error { return p.onMajority("CONFIG", "SET", "appendonly", "no") },
-		inject: func(p *phaseRun, _ victim) error {
-			for _, verb := range []string{"kill", "start"} {
-				for _, i := range p.majority {
-					if _, err := nemesis.Docker(verb, p.c.ids[i]); err != nil {
-						return err
-					}
-				}
-			}
-			if err := p.c.waitPing(2 * time.Minute); err != nil {
-				return err
-			}
-			return p.keyGone()
-		},
+		inject: func(p *phaseRun, _ victim) error { return restart(p) },
 		after: func(p *phaseRun) error {
 			if err := p.c.waitPing(2 * time.Minute); err != nil {
 				return err
@@ -83,6 +71,29 @@ var scenarios = []*scenario{
 			{label: "quarantine", quarantine: true,
 				about:  "the default quarantine: expect the restarted nodes' votes refused, no second holder",
 				expect: []expect{none(mOverlap), none(mLostUpdate), none(mContenders), some(mQuarantined)}},
+		},
+	},
+	{
+		name: "restart-clock-step",
+		does: "as restart-without-persistence, then the clock shim steps the wall clock of the restarted redis1-3 " +
+			"15s forward: Redis counts INFO uptime by that clock, so they look older than the quarantine",
+		undo:       "the shim's file set back to no skew, and CONFIG SET appendonly yes",
+		needsClock: true,
+		before:     func(p *phaseRun) error { return p.onMajority("CONFIG", "SET", "appendonly", "no") },
+		inject: func(p *phaseRun, _ victim) error {
+			if err := restart(p); err != nil {
+				return err
+			}
+			return p.stepClocks(15 * time.Second)
+		},
+		after: func(p *phaseRun) error {
+			return errors.Join(p.stepClocks(0), p.c.waitPing(2*time.Minute),
+				p.onMajority("CONFIG", "SET", "appendonly", "yes"))
+		},
+		phases: []phaseSpec{
+			{label: "quarantine", quarantine: true,
+				about:  "the default quarantine, which trusts the nodes' uptime: expect it bypassed, a second holder",
+				expect: []expect{some(mOverlap), some(mLostUpdate), some(mContenders), none(mQuarantined)}},
 		},
 	},
 	{
@@ -129,6 +140,22 @@ var scenarios = []*scenario{
 					none(mOverlap), some(mContenders)}},
 		},
 	},
+}
+
+// restart kills and starts the majority, and checks that they forgot the
+// victim's key.
+func restart(p *phaseRun) error {
+	for _, verb := range []string{"kill", "start"} {
+		for _, i := range p.majority {
+			if _, err := nemesis.Docker(verb, p.c.ids[i]); err != nil {
+				return err
+			}
+		}
+	}
+	if err := p.c.waitPing(2 * time.Minute); err != nil {
+		return err
+	}
+	return p.keyGone()
 }
 
 // withVetting adds the expectation that a client made during the fault
