@@ -128,7 +128,10 @@ func (c *cluster) waitUptime(d time.Duration, w func(format string, args ...any)
 
 // heal undoes every fault a run can leave on the nodes: it unpauses or
 // starts every container, sets every clock right (if the image has the
-// shim) and waits until every node answers PING. It says what it changed.
+// shim), waits until every node answers PING, and gives every node the
+// compose file's configuration back (appendonly yes, no maxmemory, the
+// noeviction policy) without the eviction fault's filler keys. It says
+// what it changed.
 func (c *cluster) heal(w func(format string, args ...any)) error {
 	errs := make([]error, c.n())
 	var wg sync.WaitGroup
@@ -151,7 +154,47 @@ func (c *cluster) heal(w func(format string, args ...any)) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return c.waitPing(2 * time.Minute)
+	if err := c.waitPing(2 * time.Minute); err != nil {
+		return err
+	}
+	for i := range c.urls {
+		if _, err := c.command(i, 10*time.Second, "CONFIG", "SET", "appendonly", "yes",
+			"maxmemory", "0", "maxmemory-policy", "noeviction"); err != nil {
+			return err
+		}
+		if n, err := c.deleteFiller(i); err != nil {
+			return err
+		} else if n > 0 {
+			w("deleted %d filler keys on %s", n, service(i))
+		}
+	}
+	return nil
+}
+
+// deleteFiller deletes the eviction fault's filler keys from node i, if
+// an interrupted run left any, and returns how many.
+func (c *cluster) deleteFiller(i int) (int, error) {
+	deleted, cursor := 0, "0"
+	for range 1000 { // SCAN visits the keyspace in bounded steps
+		reply, err := redis.Values(c.command(i, 10*time.Second, "SCAN", cursor, "MATCH", keyPrefix+"*:filler:*", "COUNT", 1000))
+		if err != nil {
+			return deleted, err
+		}
+		var keys []any
+		if _, err := redis.Scan(reply, &cursor, &keys); err != nil {
+			return deleted, err
+		}
+		if len(keys) > 0 {
+			if _, err := c.command(i, 10*time.Second, "DEL", keys...); err != nil {
+				return deleted, err
+			}
+			deleted += len(keys)
+		}
+		if cursor == "0" {
+			break
+		}
+	}
+	return deleted, nil
 }
 
 // probeClock decides whether clock faults can run: mode off never, on only

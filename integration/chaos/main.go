@@ -39,6 +39,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 )
 
@@ -69,21 +71,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runHolder(cfg.HolderArg, os.Stdin, stdout, stderr)
 	}
 	lg := newLogger(stderr, cfg.Quiet)
-	// A hard bound on the whole run, whatever hangs: heal what can be
-	// healed and give up.
 	c, err := findCluster()
 	if err != nil {
 		fmt.Fprintf(stderr, "chaos: the cluster is unusable: %v\nchaos: start it with scripts/cluster.sh up\n", err)
 		return exitFailed
 	}
-	watchdog := time.AfterFunc(cfg.Limit, func() {
-		lg.printf("the run exceeded -limit %v: healing the cluster and giving up", cfg.Limit)
+	// Past the hard bound, whatever hangs, or on SIGINT or SIGTERM: heal
+	// what can be healed and give up.
+	giveUp := func(why string) {
+		lg.printf("%s: healing the cluster and giving up", why)
 		if err := c.heal(lg.printf); err != nil {
 			lg.printf("healing: %v", err)
 		}
 		os.Exit(exitFailed)
-	})
+	}
+	watchdog := time.AfterFunc(cfg.Limit, func() { giveUp(fmt.Sprintf("the run exceeded -limit %v", cfg.Limit)) })
 	defer watchdog.Stop()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() { // ends with the process
+		if sig, ok := <-sigs; ok {
+			giveUp(fmt.Sprintf("interrupted by %v", sig))
+		}
+	}()
 	var rec *record
 	if cfg.Fault != "" {
 		rec = runOutOfModel(cfg, c, lg)
