@@ -229,10 +229,10 @@ fi
 # check_shim starts a server from the image, steps its clock an hour forward
 # through the shim's file and expects TIME to show it.
 check_shim() {
-	local cid i t now ok=1
+	local cid t now ok=1
 	cid="$(docker run -d --entrypoint redis-server "$IMAGE" --save '' --appendonly no)" || return 1
 	printf '3600000000000 0 0\n' >"$WORK/skew"
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		if docker cp "$WORK/skew" "$cid:/tmp/quorumlock-clock" 2>/dev/null &&
 			t="$(docker exec "$cid" redis-cli time 2>/dev/null | head -n 1)" && [[ "$t" =~ ^[0-9]+$ ]]; then
 			now="$(date +%s)"
