@@ -6,22 +6,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/quorumlock/quorumlock/integration/internal/nemesis"
 	"github.com/quorumlock/quorumlock/internal/compose"
 )
 
 // restoreTimeout bounds bringing the cluster back after a fault: unpausing
 // or starting containers and waiting until every node answers PING.
 const restoreTimeout = 2 * time.Minute
-
-// dockerTimeout bounds one docker CLI command; on a busy machine `docker
-// start` can take seconds.
-const dockerTimeout = time.Minute
 
 // A faults drives container faults on the compose cluster through the
 // docker CLI. Node i is compose service redis<i+1>, which holds for the
@@ -51,7 +46,7 @@ func dockerFaults(t *testing.T) *faults {
 			"see REDLOCK_CLUSTER_PORT_BASE), to map node i to service redis<i+1>",
 			hostOf(composeURLs[0]), hostOf(composeURLs[len(composeURLs)-1]))
 	}
-	containersOnce.Do(func() { containerIDs, containersErr = findContainers() })
+	containersOnce.Do(func() { containerIDs, containersErr = nemesis.Containers(project, len(composeURLs)) })
 	if containersErr != nil {
 		if requireNodes {
 			t.Fatalf("docker faults unavailable (REDLOCK_REQUIRE_CLUSTER=1): %v", containersErr)
@@ -63,46 +58,10 @@ func dockerFaults(t *testing.T) *faults {
 	return f
 }
 
-// findContainers looks up the container of each service by its compose
-// labels, which compose 1.x and 2.x both set.
-func findContainers() ([]string, error) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		return nil, fmt.Errorf("docker CLI not found: %w", err)
-	}
-	ids := make([]string, len(composeURLs))
-	for i := range ids {
-		service := compose.Service(i)
-		out, err := dockerCmd("ps", "-a", "-q",
-			"--filter", "label=com.docker.compose.project="+project,
-			"--filter", "label=com.docker.compose.service="+service)
-		if err != nil {
-			return nil, err
-		}
-		found := strings.Fields(out)
-		if len(found) != 1 {
-			return nil, fmt.Errorf("compose project %q, service %s: want 1 container, found %d "+
-				"(is COMPOSE_PROJECT_NAME the one scripts/cluster.sh up ran with?)", project, service, len(found))
-		}
-		ids[i] = found[0]
-	}
-	return ids, nil
-}
-
-// dockerCmd runs the docker CLI, bounded by dockerTimeout.
-func dockerCmd(args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("docker %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
 func (f *faults) run(verb string, nodes []int) {
 	f.t.Helper()
 	for _, i := range nodes {
-		_, err := dockerCmd(verb, f.ids[i])
+		_, err := nemesis.Docker(verb, f.ids[i])
 		if err != nil {
 			f.t.Fatalf("%s node %d (%s): %v", verb, i, compose.Service(i), err)
 		}
@@ -137,24 +96,15 @@ func (f *faults) start(nodes ...int) {
 func (f *faults) restore() {
 	var errs []error
 	for i, id := range f.ids {
-		state, err := dockerCmd("inspect", "--format", "{{.State.Status}}", id)
-		if err != nil {
+		state, err := nemesis.Revive(id)
+		switch {
+		case err != nil:
 			errs = append(errs, err)
-			continue
-		}
-		switch state {
-		case "running":
-			continue
-		case "paused":
-			_, err = dockerCmd("unpause", id)
-		default: // exited, created, dead
-			_, err = dockerCmd("start", id)
-			f.restarted = true
-		}
-		if err != nil {
-			errs = append(errs, err)
-		} else {
+		case state != "running":
 			f.t.Logf("restored %s (was %s)", compose.Service(i), state)
+		}
+		if state != "running" && state != "paused" { // started again
+			f.restarted = true
 		}
 	}
 	errs = append(errs, waitPing(allNodes(), restoreTimeout))

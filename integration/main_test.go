@@ -30,7 +30,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -39,6 +38,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 	"go.uber.org/goleak"
 
+	"github.com/quorumlock/quorumlock/integration/internal/nemesis"
 	"github.com/quorumlock/quorumlock/internal/compose"
 	"github.com/quorumlock/quorumlock/redlock"
 )
@@ -123,7 +123,10 @@ func waitUptime(d time.Duration) error {
 			if err != nil {
 				return fmt.Errorf("reading the uptime of node %d: %w", i, err)
 			}
-			up := uptimeOf(text)
+			up, err := nemesis.Uptime(text)
+			if err != nil {
+				return fmt.Errorf("node %d: %w", i, err)
+			}
 			if youngest < 0 || up < youngest {
 				youngest = up
 			}
@@ -141,18 +144,6 @@ func waitUptime(d time.Duration) error {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-}
-
-// uptimeOf reads uptime_in_seconds from INFO text.
-func uptimeOf(text string) time.Duration {
-	for line := range strings.Lines(text) {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "uptime_in_seconds:"); ok {
-			if s, err := strconv.Atoi(v); err == nil {
-				return time.Duration(s) * time.Second
-			}
-		}
-	}
-	return 0
 }
 
 // nodesFromEnv reads REDLOCK_NODES and reports whether it names the compose

@@ -3,24 +3,23 @@
 package integration
 
 import (
-	"context"
-	"fmt"
 	"net/url"
-	"strings"
 	"testing"
+	"time"
 
-	toxiproxy "github.com/Shopify/toxiproxy/v2"
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/quorumlock/quorumlock/integration/internal/nemesis"
 )
 
 // A network puts an in-process toxiproxy between a test's client and each
-// node, so that one node's link can be slowed, cut or reset while the
-// others stay healthy. Faults apply to new and existing connections.
+// node (see nemesis.Network), so that one node's link can be slowed, cut or
+// reset while the others stay healthy. Faults apply to new and existing
+// connections; a failure to apply one fails the test.
 type network struct {
-	t       *testing.T
-	proxies []*toxiproxy.Proxy
-	urls    []string // the nodes' URLs with the proxies' addresses
+	t    *testing.T
+	net  *nemesis.Network
+	urls []string // the nodes' URLs with the proxies' addresses
 }
 
 // newNetwork starts one proxy per node on an ephemeral loopback port; they
@@ -29,16 +28,21 @@ type network struct {
 func newNetwork(t *testing.T) *network {
 	t.Helper()
 	needCluster(t)
-	server := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())
-	n := &network{t: t}
-	for i, raw := range nodeURLs {
+	var (
+		hosts []string
+		urls  []*url.URL
+	)
+	for _, raw := range nodeURLs {
 		u, err := url.Parse(raw)
 		require.NoError(t, err)
-		p := toxiproxy.NewProxy(server, fmt.Sprintf("node%d", i), "127.0.0.1:0", u.Host)
-		require.NoError(t, p.Start())
-		t.Cleanup(p.Stop)
-		u.Host = p.Listen // the address it listens on, once started
-		n.proxies = append(n.proxies, p)
+		hosts, urls = append(hosts, u.Host), append(urls, u)
+	}
+	nn, err := nemesis.NewNetwork(hosts)
+	require.NoError(t, err)
+	t.Cleanup(nn.Close)
+	n := &network{t: t, net: nn}
+	for i, u := range urls {
+		u.Host = nn.Addr(i)
 		n.urls = append(n.urls, u.String())
 	}
 	return n
@@ -48,17 +52,14 @@ func newNetwork(t *testing.T) *network {
 // to node) or "downstream" (node to client).
 func (n *network) toxic(i int, name, typ, stream, attributes string) {
 	n.t.Helper()
-	body := fmt.Sprintf(`{"name":%q,"type":%q,"stream":%q,"toxicity":1,"attributes":%s}`,
-		name, typ, stream, attributes)
-	_, err := n.proxies[i].Toxics.AddToxicJson(strings.NewReader(body))
-	require.NoError(n.t, err, "adding %s toxic to node %d", typ, i)
+	require.NoError(n.t, n.net.Toxic(i, name, typ, stream, attributes))
 }
 
 // slow delays every reply from the nodes by latency milliseconds.
 func (n *network) slow(latencyMS int, nodes ...int) {
 	n.t.Helper()
 	for _, i := range nodes {
-		n.toxic(i, "latency", "latency", "downstream", fmt.Sprintf(`{"latency":%d}`, latencyMS))
+		require.NoError(n.t, n.net.Slow(i, time.Duration(latencyMS)*time.Millisecond, 0, ""))
 	}
 }
 
@@ -68,8 +69,7 @@ func (n *network) slow(latencyMS int, nodes ...int) {
 func (n *network) cut(nodes ...int) {
 	n.t.Helper()
 	for _, i := range nodes {
-		n.toxic(i, "cut-up", "timeout", "upstream", `{"timeout":0}`)
-		n.toxic(i, "cut-down", "timeout", "downstream", `{"timeout":0}`)
+		require.NoError(n.t, n.net.Cut(i, ""))
 	}
 }
 
@@ -78,7 +78,7 @@ func (n *network) cut(nodes ...int) {
 func (n *network) reset(nodes ...int) {
 	n.t.Helper()
 	for _, i := range nodes {
-		n.toxic(i, "reset", "reset_peer", "upstream", `{"timeout":0}`)
+		require.NoError(n.t, n.net.Reset(i, ""))
 	}
 }
 
@@ -87,6 +87,6 @@ func (n *network) reset(nodes ...int) {
 func (n *network) heal(nodes ...int) {
 	n.t.Helper()
 	for _, i := range nodes {
-		n.proxies[i].Toxics.ResetToxics(context.Background())
+		n.net.Heal(i)
 	}
 }

@@ -8,13 +8,28 @@
 # directory, so docker-compose.yml can run `redis-server <flags>` and
 # healthcheck with `redis-cli -p 6379 ping`.
 #
+# With a C compiler (cc, or $CC) the image also carries the clock shim of
+# scripts/redis-clock-shim.c, listed in /etc/ld.so.preload: it lets the chaos
+# run (scripts/chaos.sh) step or drift one node's wall clock through the file
+# /tmp/quorumlock-clock in the container, and leaves the clock alone while
+# that file is absent. Without a compiler the image is built without it and
+# the chaos run leaves clock faults out. The label org.quorumlock.clock-shim
+# holds the SHA-256 of the shim's source ("none" without the shim); an
+# existing image whose label differs from the source's is rebuilt.
+#
 # Usage: scripts/build-redis-image.sh [--force]
-#   --force   rebuild even if the image already exists
+#   --force   rebuild even if the image already exists and is current
 # Environment:
 #   REDIS_IMAGE  image tag to build (default quorumlock/redis:7-local)
+#   CC           C compiler for the clock shim (default cc)
 set -euo pipefail
 
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 IMAGE="${REDIS_IMAGE:-quorumlock/redis:7-local}"
+SHIM_SRC="$SCRIPT_DIR/redis-clock-shim.c"
+SHIM_LIB="/usr/local/lib/quorumlock-clock-shim.so"
+SHIM_LABEL="org.quorumlock.clock-shim"
+CC_BIN="${CC:-cc}"
 FORCE=0
 
 usage() {
@@ -41,9 +56,21 @@ done
 command -v docker >/dev/null 2>&1 || die "docker command not found"
 docker info >/dev/null 2>&1 || die "cannot reach the Docker engine (is dockerd running, and may this user use it?)"
 
+[[ -f "$SHIM_SRC" ]] || die "clock shim source not found: $SHIM_SRC"
+# What the label should say: the shim's source hash, or none without a compiler.
+if command -v "$CC_BIN" >/dev/null 2>&1; then
+	WANT_SHIM="$(sha256sum "$SHIM_SRC" | cut -c1-64)"
+else
+	WANT_SHIM="none"
+fi
+
 if [[ "$FORCE" -eq 0 ]] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
-	log "image $IMAGE already exists; nothing to do (use --force to rebuild)"
-	exit 0
+	HAVE_SHIM="$(docker image inspect --format "{{index .Config.Labels \"$SHIM_LABEL\"}}" "$IMAGE" 2>/dev/null || true)"
+	if [[ "$HAVE_SHIM" == "$WANT_SHIM" ]]; then
+		log "image $IMAGE already exists and is current; nothing to do (use --force to rebuild)"
+		exit 0
+	fi
+	log "image $IMAGE exists but its clock shim (${HAVE_SHIM:-absent}) is not the current one ($WANT_SHIM): rebuilding"
 fi
 
 # --- make sure redis-server and redis-cli are installed on the host ---------
@@ -134,6 +161,21 @@ for bin in "$SERVER_BIN" "$CLI_BIN"; do
 done
 log "copied 2 binaries and $nlibs library references into the image root"
 
+# The clock shim: linked against libc only, which is in the root already.
+if [[ "$WANT_SHIM" != none ]]; then
+	mkdir -p "$ROOT$(dirname "$SHIM_LIB")"
+	"$CC_BIN" -O2 -Wall -Wextra -Werror -shared -fPIC -Wl,-z,now -o "$ROOT$SHIM_LIB" "$SHIM_SRC" ||
+		die "compiling the clock shim ($SHIM_SRC) failed"
+	while IFS= read -r lib; do
+		copy_into_root "$lib"
+	done < <(libs_of "$ROOT$SHIM_LIB")
+	printf '%s\n' "$SHIM_LIB" >"$ROOT/etc/ld.so.preload"
+	log "compiled the clock shim into $SHIM_LIB (preloaded by /etc/ld.so.preload)"
+else
+	log "no C compiler ($CC_BIN): the image gets no clock shim, and chaos runs leave clock faults out" \
+		"(install gcc and run this script again)"
+fi
+
 cat >"$ROOT/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/sbin/nologin
 nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin
@@ -160,7 +202,8 @@ VOLUME /data
 EXPOSE 6379
 LABEL org.opencontainers.image.title="quorumlock-redis" \\
       org.opencontainers.image.description="$LABEL_DESC" \\
-      org.opencontainers.image.version="${REDIS_VERSION:-unknown}"
+      org.opencontainers.image.version="${REDIS_VERSION:-unknown}" \\
+      $SHIM_LABEL="$WANT_SHIM"
 CMD ["redis-server"]
 EOF
 
@@ -177,16 +220,42 @@ if ! docker build --quiet -t "$IMAGE" "$WORK" >&2; then
 		--change "VOLUME /data" \
 		--change "EXPOSE 6379" \
 		--change 'CMD ["redis-server"]' \
+		--change "LABEL $SHIM_LABEL=$WANT_SHIM" \
 		- "$IMAGE" >&2 || die "docker import failed"
 fi
 
 # --- smoke test: the binaries start inside the image ------------------------
+
+# check_shim starts a server from the image, steps its clock an hour forward
+# through the shim's file and expects TIME to show it.
+check_shim() {
+	local cid t now ok=1
+	cid="$(docker run -d --entrypoint redis-server "$IMAGE" --save '' --appendonly no)" || return 1
+	printf '3600000000000 0 0\n' >"$WORK/skew"
+	for _ in $(seq 50); do
+		if docker cp "$WORK/skew" "$cid:/tmp/quorumlock-clock" 2>/dev/null &&
+			t="$(docker exec "$cid" redis-cli time 2>/dev/null | head -n 1)" && [[ "$t" =~ ^[0-9]+$ ]]; then
+			now="$(date +%s)"
+			if ((t - now > 3500 && t - now < 3700)); then
+				ok=0
+				break
+			fi
+		fi
+		sleep 0.2
+	done
+	docker rm -f "$cid" >/dev/null 2>&1 || true
+	((ok == 0)) && log "the clock shim steps the server's clock as asked"
+	return "$ok"
+}
 
 if ! got="$(docker run --rm --entrypoint redis-server "$IMAGE" --version 2>&1)"; then
 	die "built image cannot run redis-server: $got"
 fi
 if ! docker run --rm --entrypoint redis-cli "$IMAGE" --version >/dev/null 2>&1; then
 	die "built image cannot run redis-cli"
+fi
+if [[ "$WANT_SHIM" != none ]]; then
+	check_shim || die "the clock shim does not skew the clock in $IMAGE"
 fi
 NEW_ID="$(docker image inspect --format '{{.Id}}' "$IMAGE")"
 if [[ -n "$OLD_ID" && "$OLD_ID" != "$NEW_ID" ]]; then

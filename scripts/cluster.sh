@@ -23,7 +23,8 @@
 #                         present, else quorumlock/redis:7-local if present,
 #                         else pull redis:7.2, else build
 #                         quorumlock/redis:7-local from Debian's redis-server
-#                         package. Set: used if present or pullable, otherwise
+#                         package (rebuilt when present with another version
+#                         of the clock shim, see build-redis-image.sh). Set: used if present or pullable, otherwise
 #                         built locally under that tag.
 #   REDIS_PULL            0 to never try `docker pull` (default 1)
 #   CLUSTER_WAIT_TIMEOUT  seconds to wait for the nodes (default 60)
@@ -126,6 +127,8 @@ resolve_image() {
 		img="$PUBLIC_IMAGE"
 	elif image_present "$LOCAL_IMAGE"; then
 		img="$LOCAL_IMAGE"
+		# Rebuilt only if its clock shim is not the current one.
+		REDIS_IMAGE="$img" "$SCRIPT_DIR/build-redis-image.sh" >/dev/null
 	elif try_pull "$PUBLIC_IMAGE"; then
 		img="$PUBLIC_IMAGE"
 	else

@@ -5,8 +5,9 @@
 #   2. the unit tests with the race detector (no Docker needed);
 #   3. the five-node Redis cluster from docker-compose.yml (building the Redis
 #      image from Debian's redis-server package when none can be pulled), the
-#      integration suite and the command's cluster tests against it, and the
-#      cluster's removal, even on failure.
+#      integration suite, the chaos run's short profile (scripts/chaos.sh) and
+#      the command's cluster tests against it, and the cluster's removal, even
+#      on failure.
 #
 # Usage: scripts/test.sh [--unit]     --unit stops after step 2.
 #
@@ -22,6 +23,7 @@
 # Environment (see scripts/cluster.sh): COMPOSE_PROJECT_NAME and
 # REDLOCK_CLUSTER_PORT_BASE choose the cluster's compose project and ports, so
 # that two checkouts can test side by side; the suites read them too.
+# CHAOS_SEED (default 1) is the chaos run's seed.
 set -euo pipefail
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -196,6 +198,8 @@ if step "start the five-node cluster" "$REPO_DIR/scripts/cluster.sh" up; then
 	# the end.
 	step "integration suite against the cluster (race detector)" \
 		in_dir integration go test -race -count=1 -timeout 30m -tags integration || true
+	step "chaos run against the cluster: short in-model profile, seed ${CHAOS_SEED:-1} (race detector)" \
+		"$REPO_DIR/scripts/chaos.sh" || true
 	step "the redlock command against the cluster (race detector)" \
 		in_dir cmd/redlock go test -race -count=1 -timeout 10m -tags integration -run '^TestCluster' || true
 else
