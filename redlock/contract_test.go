@@ -278,3 +278,18 @@ func TestClient_Do_fnUnlocks(t *testing.T) {
 	require.NoError(t, client.Close())
 	assert.Empty(t, c.keys("do-unlock"))
 }
+
+func TestLock_Unlock_afterRestartWithoutData(t *testing.T) {
+	c := newCluster(t, 5)
+	client := c.client(t)
+	ctx := context.Background()
+	l, err := client.TryLock(ctx, "crashed")
+	require.NoError(t, err)
+	require.NoError(t, client.Close())
+	for i := range 3 {
+		require.NoError(t, c.Servers[i].Crash()) // the release meets closed connections, and a server that forgot it all
+	}
+	err = l.Unlock(ctx)
+	require.Error(t, err, "three nodes lost the key in a restart: the lock was not shown held until released")
+	assert.NotErrorIs(t, err, redlock.ErrNotHeld, "whether the resent releases found no key because a first copy removed it is unknown")
+}

@@ -221,8 +221,8 @@ func (l *Lock) extended(until time.Time) error {
 // not ErrNotHeld; the keys left on those nodes expire by their ttl. A node
 // whose first answer was lost with its connection, and whose resent release
 // found no token, counts as holding it when the release was sent within the
-// lock's validity (the first copy then removed it), and as unknown
-// otherwise.
+// lock's validity (the first copy then removed it) and the node did not
+// restart in between, and as unknown otherwise.
 //
 // Unlock also stops any hold of the lock, and [Lock.Until] becomes the zero
 // time, even if an Extend was running. Since it usually runs after the
@@ -329,16 +329,19 @@ func (l *Lock) heal(r *quorum.Round) {
 // compare runs an owner-checking script s on the node: nil if it acted,
 // errNotOwner if the node does not hold the token. A copy resent after an
 // earlier one's reply was lost that finds no token returns nil if trust is
-// true and errUnconfirmed otherwise: the earlier copy may have acted.
+// true and the server still knew the script (it did not restart in
+// between, so the earlier copy removed the token), and errUnconfirmed
+// otherwise: the earlier copy may have acted, or a restart lost the token.
 func (n *Node) compare(ctx context.Context, s *script, keys []string, args []any, trust bool) error {
-	reply, resent, err := n.run(ctx, s, keys, args)
+	reply, how, err := n.run(ctx, s, keys, args)
+	resent := how != sentOnce
 	if err != nil {
 		return n.nodeErr(err)
 	}
 	switch v, isInt := reply.(int64); {
 	case isInt && v == 1:
 		return nil
-	case isInt && v == 0 && resent && trust:
+	case isInt && v == 0 && how == sentAgain && trust:
 		return nil
 	case isInt && v == 0 && resent:
 		return n.nodeErr(errUnconfirmed)

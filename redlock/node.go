@@ -109,21 +109,37 @@ func (n *Node) Close() error { return n.conn.Close() }
 // run runs s on the node with keys and args: by its digest, then by its
 // source if the server does not have it cached. Every script of ours is
 // idempotent, so one that met a connection the server had closed, as pooled
-// connections are after a restart, is sent again, a few times at most;
-// resent reports whether it was, in which case the first copy may have run.
-func (n *Node) run(ctx context.Context, s *script, keys []string, args []any) (reply any, resent bool, err error) {
+// connections are after a restart, is sent again, a few times at most; how
+// tells whether it was, and what the server knew when it was.
+func (n *Node) run(ctx context.Context, s *script, keys []string, args []any) (reply any, how sending, err error) {
 	for try := range staleRetries {
 		reply, err = n.conn.EvalSHA(ctx, s.sha, keys, args)
-		if redisCode(err) == "NOSCRIPT" {
+		fresh := redisCode(err) == "NOSCRIPT"
+		if fresh {
 			n.noScript(s)
 			reply, err = n.conn.Eval(ctx, s.src, keys, args)
 		}
-		if !staleConn(err) {
-			return reply, try > 0, err
+		switch {
+		case staleConn(err):
+			continue
+		case try == 0:
+			return reply, sentOnce, err
+		case fresh:
+			return reply, sentAgainFresh, err
 		}
+		return reply, sentAgain, err
 	}
-	return reply, true, err
+	return reply, sentAgain, err
 }
+
+// A sending tells how a script reached the server.
+type sending int
+
+const (
+	sentOnce       sending = iota // in one copy
+	sentAgain                     // again, after a broken connection: an earlier copy may have run
+	sentAgainFresh                // again, to a server that had forgotten the script: restarted (or flushed) since, so what an earlier copy did may be lost with its data
+)
 
 // evalSource runs s by its source, without relying on the server's cache:
 // for undoing a failed attempt on a node that may have just restarted, or

@@ -195,6 +195,9 @@ func (c *Client) admit(ctx context.Context, i int, cfg *config, sent time.Time) 
 	if st.suspect {
 		return fmt.Errorf("not vetted since it may have restarted: %w", errOrNone(st.err))
 	}
+	if !st.probing && time.Since(st.probedAt) > revet {
+		c.revet(n)
+	}
 	if err := c.refusal(i, cfg.fencing); err != nil {
 		return err
 	}
@@ -205,6 +208,22 @@ func (c *Client) admit(ctx context.Context, i int, cfg *config, sent time.Time) 
 		}
 	}
 	return nil
+}
+
+// revet is how often a node in use is vetted again, so that a setting
+// changed at run time (CONFIG SET maxmemory-policy, REPLICAOF) is noticed.
+var revet = time.Minute
+
+// revet reads n's INFO again in the background, within the node timeout;
+// grants meanwhile are judged by what the node last said.
+func (c *Client) revet(n *Node) {
+	c.bg.goDo(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.nodeTimeout)
+		defer cancel()
+		start := c.nodeStart()
+		err := n.probe(ctx)
+		c.nodeDone(ctx, n, OpInfo, start, err)
+	})
 }
 
 // refusal returns why node i's grants do not count, for locks with fencing

@@ -119,3 +119,26 @@ func TestClient_Vet_realServers(t *testing.T) {
 		assert.False(t, strings.Contains(f.Detail, "\n"))
 	}
 }
+
+func TestClient_revetsNodesInUse(t *testing.T) {
+	defer redlock.SetRevet(time.Millisecond)()
+	tc := testcluster.New(t, testcluster.Options{Servers: 3})
+	c, err := redlock.New(tc.Nodes, redlock.WithNodeTimeout(500*time.Millisecond))
+	require.NoError(t, err)
+	ctx := context.Background()
+	l, err := c.TryLock(ctx, "revet")
+	require.NoError(t, err)
+	require.NoError(t, l.Unlock(ctx))
+	for _, s := range tc.Servers {
+		s.SetInfo("maxmemory_policy", "allkeys-lru") // CONFIG SET at run time
+	}
+	require.Eventually(t, func() bool {
+		l, err := c.TryLock(ctx, "revet")
+		if err == nil {
+			_ = l.Unlock(ctx)
+			return false
+		}
+		return strings.Contains(err.Error(), "refused (eviction")
+	}, time.Minute, 10*time.Millisecond, "waiting for the nodes in use to be vetted again and refused")
+	require.NoError(t, c.Close())
+}

@@ -29,6 +29,7 @@ type watch struct {
 	probeErr error // the last probe's failure, if it failed
 	denied   bool  // the server refuses INFO (ACL) or does not report uptime
 	probing  chan struct{}
+	probedAt time.Time // when the last probe ended, on the real clock
 }
 
 // serverInfo is what INFO says that the algorithm reads.
@@ -91,6 +92,7 @@ func (n *Node) probe(ctx context.Context) error {
 	w.probing = nil
 	close(ch)
 	w.probeErr = err
+	w.probedAt = at
 	switch {
 	case err == nil:
 		w.info, w.probed, w.denied = info, true, false
@@ -117,19 +119,22 @@ var errNoUptime = errors.New("INFO reports no uptime_in_seconds")
 
 // A nodeState is a copy of what a node knows, for one decision.
 type nodeState struct {
-	suspect bool
-	upAt    time.Time
-	info    serverInfo
-	probed  bool
-	denied  bool
-	err     error
+	probedAt time.Time
+	probing  bool
+	suspect  bool
+	upAt     time.Time
+	info     serverInfo
+	probed   bool
+	denied   bool
+	err      error
 }
 
 func (n *Node) state() nodeState {
 	w := &n.watch
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return nodeState{suspect: w.suspect, upAt: w.upAt, info: w.info, probed: w.probed, denied: w.denied, err: w.probeErr}
+	return nodeState{probedAt: w.probedAt, probing: w.probing != nil, suspect: w.suspect, upAt: w.upAt,
+		info: w.info, probed: w.probed, denied: w.denied, err: w.probeErr}
 }
 
 // parseInfo reads the fields of INFO text that the algorithm uses.
