@@ -85,7 +85,10 @@
 // refused (an ACL without +info) or reports no uptime cannot be quarantined
 // and is refused while the quarantine is on. A consequence: nodes that have
 // just started, such as a freshly deployed cluster, grant nothing until the
-// quarantine has passed.
+// quarantine has passed. Redis counts its uptime by its wall clock, so a
+// node whose clock steps forward right after a restart leaves the
+// quarantine early: two failures outside the model, which together defeat
+// it. Nodes in use are vetted again every minute.
 //
 // # Fencing tokens
 //
