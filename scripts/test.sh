@@ -58,6 +58,7 @@ since() { # since EPOCH: minutes and seconds from EPOCH to now
 # removes the tools directory and prints the summary.
 finish() {
 	local rc=$?
+	[[ "$BASHPID" == "$$" ]] || return 0 # not in a subshell, such as a step's heartbeat
 	if [[ "$cluster_started" == 1 ]]; then
 		printf '\n== removing the cluster (project %s)\n' "${COMPOSE_PROJECT_NAME:-quorumlock}"
 		"$REPO_DIR/scripts/cluster.sh" down || printf 'test.sh: removing the cluster failed\n' >&2
