@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -75,9 +76,10 @@ func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []stri
 	// The waiter, made when a first attempt finds the keys busy: an
 	// uncontended Lock costs no more than TryLock.
 	var w *waiter
+	leaving := keys // the queues w leaves when done
 	defer func() {
 		if w != nil {
-			c.stopWaiting(w, keys...)
+			c.stopWaiting(w, leaving...)
 		}
 	}()
 	var (
@@ -95,6 +97,12 @@ func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []stri
 		if err == nil {
 			if timer != nil {
 				timer.Stop()
+			}
+			if w != nil {
+				// The lock's release takes the waiter out of its queue (it
+				// stays first until then); the deferred stopWaiting takes it
+				// out of the other keys' queues, a semaphore's other slots.
+				leaving = slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return k == l.key })
 			}
 			got = l
 			return l, nil

@@ -10,7 +10,10 @@
 -- earlier copy of it whose reply was lost); otherwise -1 less the lock's
 -- remaining ttl in ms, at least 1 (2^31-1 for a key with no expiry), or -1
 -- when the lock is free but earlier waiters are queued; and the waiter
--- joins the queue or stays alive in it. With
+-- joins the queue or stays alive in it. A waiter granted the lock stays
+-- queued, first, until it releases the lock (release.lua takes it out) or
+-- its life in the queue ends: were it dropped here, a node that granted it
+-- in an attempt that failed elsewhere would serve the next waiter first. With
 -- fencing it returns {that, the lock's fence counter here}, the counter as
 -- a decimal string ("0" if none).
 local v = redis.call("GET", KEYS[1])
@@ -28,11 +31,7 @@ elseif not v then
 	end
 end
 local code = 1
-if ok == 1 then
-	if ARGV[3] ~= "" then
-		leave(ARGV[3])
-	end
-else
+if ok == 0 then
 	if ARGV[3] ~= "" then
 		join(ARGV[3], ARGV[4], ARGV[5])
 	end

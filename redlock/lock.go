@@ -42,6 +42,11 @@ type Lock struct {
 	acquired time.Time // when the acquiring round began
 	fence    uint64    // the fencing token; 0 without fencing
 
+	// releaseArgs is args[:1], or {token, waiter id} for a lock granted to
+	// a waiter, which leaves the queue with the release (until then it
+	// stays first in it, or until its life there ends).
+	releaseArgs []any
+
 	gate gate       // one command at a time per node
 	op   sync.Mutex // serialises Extend and Unlock
 
@@ -74,6 +79,10 @@ func (c *Client) newLock(cfg *config, name, key string, w *waiter) (*Lock, error
 		l.argBuf[2], l.argBuf[3] = w.idArg, w.score
 	}
 	l.args = l.argBuf[:]
+	l.releaseArgs = l.args[:1]
+	if w != nil {
+		l.releaseArgs = []any{token, w.idArg}
+	}
 	l.gate.init(len(c.nodes))
 	return l, nil
 }
@@ -255,7 +264,7 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	trust := l.cfg.clock.Now().Before(until) // sent within validity
 	r, oc := l.round(ctx, func(ctx context.Context, _ int, n *Node) error {
 		start := c.nodeStart()
-		err := n.compare(ctx, releaseScript, l.keys[:1], l.args[:1], trust)
+		err := n.compare(ctx, releaseScript, l.keys[:1], l.releaseArgs, trust)
 		c.nodeDone(ctx, n, OpRelease, start, err)
 		return err
 	})

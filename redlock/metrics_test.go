@@ -113,6 +113,7 @@ func TestWithMetrics(t *testing.T) {
 	}
 	_, err = client.Lock(ctx, "b", redlock.WithRetryLimit(1))
 	require.ErrorIs(t, err, redlock.ErrNotObtained, "b's keys left on three nodes")
+	require.NoError(t, client.Close()) // no straggler of that wait meets the block below
 
 	open := c.faults[3].Block(testcluster.OpAcquire)
 	l, err := client.TryLock(ctx, "c") // granted by 0, 1 and 2; node 3 times out

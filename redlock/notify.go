@@ -54,7 +54,7 @@ func newWaiter(r io.Reader) (*waiter, error) {
 // life there ends.
 func (c *Client) stopWaiting(w *waiter, keys ...string) {
 	w.unsubscribe()
-	if !w.queued {
+	if !w.queued || len(keys) == 0 {
 		return
 	}
 	args := []any{w.idArg}

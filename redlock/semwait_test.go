@@ -70,14 +70,18 @@ func TestClient_Semaphore_wokenByRelease(t *testing.T) {
 	}
 	require.NoError(t, r.err)
 	assert.Equal(t, held[1].Slot(), r.p.Slot(), "the released slot")
-	require.NoError(t, client.Close()) // the waiter left the queues in the background
+	require.NoError(t, client.Close()) // the waiter left the other slot's queue in the background
 	for i, s := range c.Servers {
-		for slot := range 2 {
-			assert.Zero(t, queued(s, slotKey("wake", slot)), "node %d, slot %d: the waiter left the queue", i, slot)
-		}
+		other := 1 - r.p.Slot()
+		assert.Zero(t, queued(s, slotKey("wake", other)), "node %d, slot %d: the waiter left the queue", i, other)
+		assert.Equal(t, 1, queued(s, slotKey("wake", r.p.Slot())), "node %d: the holder stays first in its slot's queue until it releases", i)
 	}
 	for _, p := range []*redlock.Lock{held[0], r.p} {
 		require.NoError(t, p.Unlock(ctx))
+	}
+	require.NoError(t, client.Close())
+	for i, s := range c.Servers {
+		assert.Zero(t, queued(s, slotKey("wake", r.p.Slot())), "node %d: the release took the holder out of the queue", i)
 	}
 }
 
