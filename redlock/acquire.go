@@ -45,6 +45,27 @@ func (c *Client) obtain(ctx context.Context, name string, opts []Option, where s
 	})
 }
 
+// contendedFor is how long after finding a key busy a client queues at
+// once for it.
+const contendedFor = time.Second
+
+// busyAt records that an attempt found key busy at now.
+func (c *Client) busyAt(key string, now time.Time) { c.busy.Store(key, now) }
+
+// contended reports whether an attempt found key busy within contendedFor
+// of now, forgetting it otherwise.
+func (c *Client) contended(key string, now time.Time) bool {
+	v, ok := c.busy.Load(key)
+	if !ok {
+		return false
+	}
+	if now.Sub(v.(time.Time)) < contendedFor {
+		return true
+	}
+	c.busy.CompareAndDelete(key, v)
+	return false
+}
+
 // A try is one attempt of a wait: at a lock, or a sweep of a semaphore's
 // slots. rang is the index of the key whose release woke the waiter, -1 if
 // none did.
@@ -73,8 +94,10 @@ func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []stri
 		ctx, cancel = context.WithTimeout(ctx, cfg.wait)
 		defer cancel()
 	}
-	// The waiter, made when a first attempt finds the keys busy: an
-	// uncontended Lock costs no more than TryLock.
+	// The waiter, made when a first attempt finds the keys busy, so that an
+	// uncontended Lock costs no more than TryLock; or at once, queued and
+	// subscribed before the first attempt, when this client found them busy
+	// lately, which saves that attempt under contention.
 	var w *waiter
 	leaving := keys // the queues w leaves when done
 	defer func() {
@@ -82,6 +105,12 @@ func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []stri
 			c.stopWaiting(w, leaving...)
 		}
 	}()
+	if retry && c.contended(keys[0], cfg.clock.Now()) {
+		if w, err = newWaiter(cfg.rand); err != nil {
+			return nil, err
+		}
+		c.subscribe(w, keys...)
+	}
 	var (
 		timer clock.Timer
 		prev  error // the last attempt that ended on its own
@@ -122,6 +151,7 @@ func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []stri
 		}
 		delay := cfg.retryDelay()
 		if busy.held {
+			c.busyAt(keys[0], cfg.clock.Now())
 			if w == nil {
 				// Queue from now on, and hear of the releases: the
 				// subscription comes before the next attempt, so no

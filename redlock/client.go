@@ -23,6 +23,7 @@ type Client struct {
 	vetMu  sync.Mutex
 	vetted []nodeVerdict // per node
 	logged sync.Map      // findings and quarantines already logged
+	busy   sync.Map      // key -> when an attempt last found it busy
 }
 
 // New returns a Client for nodes, one per independent Redis master, with
