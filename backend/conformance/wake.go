@@ -42,18 +42,19 @@ func checkWake(t *testing.T, e *env) {
 		t.Fatalf("TryLock: %v", err)
 	}
 	type result struct {
-		lock *redlock.Lock
-		err  error
+		err, unlockErr error
 	}
 	out := make(chan result, 1)
 	waitCtx, stop := context.WithCancel(context.Background())
-	defer func() { stop(); <-out }() // the waiter's Lock returns before the check does
+	defer func() { stop(); <-out }() // the waiter's Lock and Unlock return before the check does
+	unlockCtx := ctx(t)
 	go func() {
 		l, err := waiter.Lock(waitCtx, name)
+		var unlockErr error
 		if err == nil {
-			defer func() { _ = l.Unlock(context.Background()) }()
+			unlockErr = l.Unlock(unlockCtx)
 		}
-		out <- result{l, err}
+		out <- result{err, unlockErr}
 	}()
 	// The waiter waits on its timer once it is subscribed and queued.
 	if err := fake.BlockUntil(ctx(t), 1); err != nil {
@@ -68,6 +69,9 @@ func checkWake(t *testing.T, e *env) {
 		out <- r // for the deferred wait
 		if r.err != nil {
 			t.Fatalf("the waiter's Lock: %v", r.err)
+		}
+		if r.unlockErr != nil {
+			t.Errorf("the waiter's Unlock: %v", r.unlockErr)
 		}
 		t.Logf("the waiter got the lock %v after the holder's Unlock, told by %d messages", time.Since(unlocked).Round(time.Millisecond), messages.Load())
 	case <-time.After(callBound):

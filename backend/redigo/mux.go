@@ -137,12 +137,13 @@ func (m *mux) do(ctx context.Context, key string, cmd string, argv []any) (any, 
 		putCall(c)
 		return nil, fmt.Errorf("redigo: %d commands queued on one connection; the server is not keeping up", queueLen)
 	}
-	return c.wait(ctx)
+	return c.wait(ctx, lc)
 }
 
 // wait waits for c's reply until ctx's deadline or, if it has none, until
-// ctx ends; it recycles c unless the reader still owns it.
-func (c *call) wait(ctx context.Context) (any, error) {
+// ctx ends, or until lc breaks: a call queued just as lc broke may never be
+// taken by its writer. It recycles c unless the lane still owns it.
+func (c *call) wait(ctx context.Context, lc *laneConn) (any, error) {
 	var timeout <-chan time.Time
 	var cancelled <-chan struct{}
 	if deadline, ok := ctx.Deadline(); ok {
@@ -159,12 +160,19 @@ func (c *call) wait(ctx context.Context) (any, error) {
 		return reply, err
 	case <-timeout:
 	case <-cancelled:
+	case <-lc.done:
 	}
+	c.timer.Stop()
 	if !c.state.CompareAndSwap(callWaiting, callAbandoned) {
 		<-c.done // the reply came just now
 		reply, err := c.reply, c.err
 		putCall(c)
 		return reply, err
+	}
+	select {
+	case <-lc.done:
+		return nil, lc.err
+	default:
 	}
 	if timeout != nil {
 		return nil, timeoutError{}
