@@ -27,7 +27,7 @@ func TestCloseEndsEveryCall(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for range 20 {
-					if _, err := conn.Info(context.Background()); err != nil {
+					if _, err := conn.Eval(context.Background(), "return 1", nil, nil); err != nil {
 						return
 					}
 				}
