@@ -42,14 +42,14 @@ type worker interface {
 
 // poolTimeout bounds connecting, writing and reading on the pools this
 // program builds for redsync and the floor: quorumlock's default node
-// timeout, so that every client gives up on a node after the same time.
-// redsync's redigo adapter sends its commands without a context; without
-// such a read timeout, one frozen node would block its Lock and Unlock until
-// the node resumed.
-const poolTimeout = 50 * time.Millisecond
+// timeout for its default ttl of 10s (a twentieth of the ttl), so that every
+// client gives up on a node after the same time. redsync's redigo adapter
+// sends its commands without a context; without such a read timeout, one
+// frozen node would block its Lock and Unlock until the node resumed.
+const poolTimeout = 500 * time.Millisecond
 
-// newPool returns a redigo pool shaped like those quorumlock's ParseURL
-// builds: 16 idle connections kept for 4 minutes, no cap on those in use.
+// newPool returns a redigo pool of 16 idle connections kept for 4 minutes,
+// with no cap on those in use.
 func newPool(addr string) *redis.Pool {
 	return &redis.Pool{
 		MaxIdle:     16,

@@ -25,11 +25,11 @@ func writeReport(w io.Writer, res *results, command string) {
 		"(appendonly yes, appendfsync everysec), load average %s at the start. %s, "+
 		"the libraries interleaved; each timed run lasts %v.\n\n",
 		command, m.cpu, m.cores, m.kernel, m.goVer, m.redis, m.loadAvg, reps, c.duration)
-	fmt.Fprintf(w, "quorumlock: its defaults (ttl 10s, node timeout 50ms, restart quarantine on: the run first waited "+
-		"%.1fs until every node had been up for longer than it). redsync v4.18.1: its defaults (expiry 8s, 32 tries, "+
-		"waits for every node) over its redigo adapter, on pools like quorumlock's (16 idle connections, no cap) "+
-		"with %v connect, read and write timeouts: its adapter sends commands without a context, so without them "+
-		"a frozen node would block it until resumed.\n\n", res.waited.Seconds(), poolTimeout)
+	fmt.Fprintf(w, "quorumlock: its defaults (ttl 10s, node timeout %v, nodes from ParseURL: two pipelined connections each; "+
+		"restart quarantine on: the run first waited %.1fs until every node had been up for longer than it). "+
+		"redsync v4.18.1: its defaults (expiry 8s, 32 tries, waits for every node) over its redigo adapter, on pools "+
+		"of 16 idle connections, no cap, with %v connect, read and write timeouts: its adapter sends commands without "+
+		"a context, so without them a frozen node would block it until resumed.\n\n", poolTimeout, res.waited.Seconds(), poolTimeout)
 
 	var t table
 	t.add("scenario", "measure", "quorumlock", "redsync", "quorumlock/redsync")
