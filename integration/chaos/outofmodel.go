@@ -15,9 +15,16 @@ import (
 	"github.com/quorumlock/quorumlock/redlock"
 )
 
-// oomTTL is the ttl of every lock of an out-of-model run: the library's
-// default, so that its quarantine is the default one too.
+// oomTTL is the ttl of the locks of an out-of-model run, unless its
+// scenario sets another: the library's default, so that its quarantine is
+// the default one too.
 const oomTTL = 10 * time.Second
+
+// restartTTL is the ttl of the locks of the scenarios that restart three
+// nodes while the victim holds its lock: long enough that the restarts end
+// well within the victim's validity on a busy machine, where they took up
+// to 10s.
+const restartTTL = 30 * time.Second
 
 // contenders is how many clients try to take the lock while the victim
 // holds it; each takes it at most once.
@@ -55,11 +62,11 @@ func (p *phaseRun) count(measure string, n int) {
 // cluster healed and voting between them.
 func runOutOfModel(cfg *config, c *cluster, lg *logger) *record {
 	rec := newRecord(cfg, c)
-	cfg.TTL = oomTTL
 	sc := scenarioByName(cfg.Fault)
+	cfg.TTL = sc.lockTTL()
 	rec.note("what it does: " + sc.does)
 	rec.note("how it is undone: " + sc.undo)
-	quarantine := oomTTL + time.Duration(float64(oomTTL)*driftFactor) + 2*time.Millisecond
+	quarantine := cfg.TTL + time.Duration(float64(cfg.TTL)*driftFactor) + 2*time.Millisecond
 	prepare := func() error {
 		if err := c.heal(lg.printf); err != nil {
 			return err
@@ -104,7 +111,7 @@ func runPhase(c *cluster, lg *logger, sc *scenario, spec phaseSpec) *phaseRecord
 		own: map[string]int{}, saved: map[int][]any{},
 		name: fmt.Sprintf("oom-%s-%s-%d", sc.name, spec.label, start.UnixMilli()%100_000)}
 	p.key = keyPrefix + p.name
-	p.opts = []redlock.Option{redlock.WithTTL(oomTTL), redlock.WithKeyPrefix(keyPrefix)}
+	p.opts = []redlock.Option{redlock.WithTTL(sc.lockTTL()), redlock.WithKeyPrefix(keyPrefix)}
 	if spec.fencing {
 		p.opts = append(p.opts, redlock.WithFencing())
 	}

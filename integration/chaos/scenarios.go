@@ -18,14 +18,23 @@ import (
 type scenario struct {
 	name       string
 	does, undo string
-	needsClock bool // the nodes' image must have the clock shim
-	paused     bool // the victim is the paused holder's process
+	needsClock bool          // the nodes' image must have the clock shim
+	ttl        time.Duration // the locks' ttl; 0: oomTTL
+	paused     bool          // the victim is the paused holder's process
 	// before runs before the victim takes the lock; inject while it holds
 	// it, on the majority; after always runs last, undoing what is left.
 	before func(p *phaseRun) error
 	inject func(p *phaseRun, v victim) error
 	after  func(p *phaseRun) error
 	phases []phaseSpec
+}
+
+// lockTTL is the ttl of the scenario's locks.
+func (sc *scenario) lockTTL() time.Duration {
+	if sc.ttl > 0 {
+		return sc.ttl
+	}
+	return oomTTL
 }
 
 // A phaseSpec is one phase: the clients' protection and what it expects.
@@ -57,6 +66,7 @@ var scenarios = []*scenario{
 			"while it holds the lock: they come back without its key",
 		undo: "the restart itself: the nodes start with appendonly yes from the compose file (CONFIG SET appendonly yes " +
 			"if the phase stopped before the restart)",
+		ttl:    restartTTL,
 		before: func(p *phaseRun) error { return p.onMajority("CONFIG", "SET", "appendonly", "no") },
 		inject: func(p *phaseRun, _ victim) error { return restart(p) },
 		after: func(p *phaseRun) error {
@@ -76,15 +86,16 @@ var scenarios = []*scenario{
 	{
 		name: "restart-clock-step",
 		does: "as restart-without-persistence, then the clock shim steps the wall clock of the restarted redis1-3 " +
-			"15s forward: Redis counts INFO uptime by that clock, so they look older than the quarantine",
+			"45s forward: Redis counts INFO uptime by that clock, so they look older than the quarantine",
 		undo:       "the shim's file set back to no skew, and CONFIG SET appendonly yes",
 		needsClock: true,
+		ttl:        restartTTL,
 		before:     func(p *phaseRun) error { return p.onMajority("CONFIG", "SET", "appendonly", "no") },
 		inject: func(p *phaseRun, _ victim) error {
 			if err := restart(p); err != nil {
 				return err
 			}
-			return p.stepClocks(15 * time.Second)
+			return p.stepClocks(restartTTL + 15*time.Second)
 		},
 		after: func(p *phaseRun) error {
 			return errors.Join(p.stepClocks(0), p.c.waitPing(2*time.Minute),
