@@ -138,10 +138,11 @@ func TestWithWait(t *testing.T) {
 	assert.False(t, called)
 	require.NoError(t, a.Unlock(context.Background()))
 
+	// A wait long enough to acquire in on a busy machine, and work longer.
 	err = client.Do(context.Background(), "wait", func(ctx context.Context) error {
-		time.Sleep(40 * time.Millisecond) // past the wait
+		time.Sleep(2100 * time.Millisecond) // past the wait
 		return ctx.Err()
-	}, redlock.WithWait(20*time.Millisecond))
+	}, redlock.WithWait(2*time.Second))
 	require.NoError(t, err, "the wait bounds the acquisition, not the work")
 
 	_, err = client.Lock(context.Background(), "wait", redlock.WithWait(0))

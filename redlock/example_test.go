@@ -96,7 +96,7 @@ func ExampleClient_TryLock() {
 // Extend pushes the lock's validity forward by its ttl; once it fails, the
 // lock is lost for good and the work must stop.
 func ExampleLock_Extend() {
-	client, err := redlock.New(exampleNodes(), redlock.WithTTL(2*time.Second))
+	client, err := redlock.New(exampleNodes(), redlock.WithTTL(10*time.Second))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func ExampleLock_Extend() {
 // lost, and Unlock that it was no longer held.
 func ExampleLock_Extend_lost() {
 	nodes := exampleNodes()
-	client, err := redlock.New(nodes, redlock.WithTTL(time.Second))
+	client, err := redlock.New(nodes, redlock.WithTTL(10*time.Second))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func ExampleLock_Extend_lost() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	expireOnAllNodes(time.Second) // as if the work had stalled past the ttl
+	expireOnAllNodes(10 * time.Second) // as if the work had stalled past the ttl
 
 	err = lock.Extend(ctx)
 	fmt.Println("extend:", errors.Is(err, redlock.ErrLost))

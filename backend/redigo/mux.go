@@ -272,9 +272,13 @@ func (lc *laneConn) breakOff(err error) {
 	})
 }
 
-// write sends queued commands, flushing when the queue runs dry.
+// write sends queued commands, flushing when the queue runs dry. A command
+// whose caller gave up while it waited to be sent is dropped: sending it
+// would only add to the server's backlog, which on an overloaded server
+// makes the next commands late too.
 func (lc *laneConn) write() {
 	defer lc.wg.Done()
+	unflushed := false
 	for {
 		var c *call
 		select {
@@ -283,22 +287,36 @@ func (lc *laneConn) write() {
 			lc.failQueued()
 			return
 		}
-		if err := lc.conn.Send(c.cmd, c.argv...); err != nil {
-			lc.breakOff(err)
-			c.finish(nil, lc.err) // the first cause, not a closed connection's echo of it
+		if c.state.Load() == callAbandoned {
+			putCall(c)
+		} else if lc.send(c) {
+			unflushed = true
+		} else {
 			continue
 		}
-		select {
-		case lc.pending <- c:
-		case <-lc.done:
-			c.finish(nil, lc.err)
-			continue
-		}
-		if len(lc.queue) == 0 {
+		if unflushed && len(lc.queue) == 0 {
+			unflushed = false
 			if err := lc.conn.Flush(); err != nil {
 				lc.breakOff(err)
 			}
 		}
+	}
+}
+
+// send writes c to the connection's buffer and hands it to the reader; it
+// reports false if the connection broke, having failed c.
+func (lc *laneConn) send(c *call) bool {
+	if err := lc.conn.Send(c.cmd, c.argv...); err != nil {
+		lc.breakOff(err)
+		c.finish(nil, lc.err) // the first cause, not a closed connection's echo of it
+		return false
+	}
+	select {
+	case lc.pending <- c:
+		return true
+	case <-lc.done:
+		c.finish(nil, lc.err)
+		return false
 	}
 }
 
