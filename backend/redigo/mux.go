@@ -278,7 +278,6 @@ func (lc *laneConn) breakOff(err error) {
 // makes the next commands late too.
 func (lc *laneConn) write() {
 	defer lc.wg.Done()
-	unflushed := false
 	for {
 		var c *call
 		select {
@@ -289,13 +288,10 @@ func (lc *laneConn) write() {
 		}
 		if c.state.Load() == callAbandoned {
 			putCall(c)
-		} else if lc.send(c) {
-			unflushed = true
-		} else {
+		} else if !lc.send(c) {
 			continue
 		}
-		if unflushed && len(lc.queue) == 0 {
-			unflushed = false
+		if len(lc.queue) == 0 {
 			if err := lc.conn.Flush(); err != nil {
 				lc.breakOff(err)
 			}

@@ -57,7 +57,7 @@ type demoOptions struct {
 func demoFlags() (*flagSet, *demoOptions) {
 	fs, o := newFlagSet("demo"), &demoOptions{}
 	fs.DurationVar(&o.duration, "duration", 12*time.Second, fmt.Sprintf("how long the workers contend, a quarter in each of the four\nphases (at least %v); the quarantine and the fencing phase add\nabout 2s, and a phase that should grant and has not goes on\nuntil it has, for up to %v more", demoMinDuration, demoExtraMax))
-	fs.BoolVar(&o.quick, "quick", false, "a short run, as --duration 4s")
+	fs.BoolVar(&o.quick, "quick", false, fmt.Sprintf("a short run, as --duration %v", demoMinDuration))
 	fs.IntVar(&o.workers, "workers", 5, "how many workers contend for the lock (1 to 50)")
 	return fs, o
 }

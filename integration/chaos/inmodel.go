@@ -14,6 +14,12 @@ import (
 // in-model clock drift stays below it.
 const driftFactor = 0.01
 
+// quarantineFor is the library's default quarantine for locks of ttl: the
+// ttl and its drift allowance.
+func quarantineFor(ttl time.Duration) time.Duration {
+	return ttl + time.Duration(float64(ttl)*driftFactor) + 2*time.Millisecond
+}
+
 // runInModel runs an in-model profile: the clients contend while the
 // injector runs the seed's schedule; then everything is healed and the
 // history judged.
@@ -39,7 +45,7 @@ func runInModel(cfg *config, c *cluster, lg *logger) *record {
 	if !c.clock {
 		kinds = without(kinds, kindDrift)
 	}
-	quarantine := cfg.TTL + time.Duration(float64(cfg.TTL)*driftFactor) + 2*time.Millisecond
+	quarantine := quarantineFor(cfg.TTL)
 	if err := c.waitUptime(quarantine+time.Second, lg.printf); err != nil {
 		return fail(err)
 	}

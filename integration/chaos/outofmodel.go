@@ -66,7 +66,7 @@ func runOutOfModel(cfg *config, c *cluster, lg *logger) *record {
 	cfg.TTL = sc.lockTTL()
 	rec.note("what it does: " + sc.does)
 	rec.note("how it is undone: " + sc.undo)
-	quarantine := cfg.TTL + time.Duration(float64(cfg.TTL)*driftFactor) + 2*time.Millisecond
+	quarantine := quarantineFor(cfg.TTL)
 	prepare := func() error {
 		if err := c.heal(lg.printf); err != nil {
 			return err
