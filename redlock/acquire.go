@@ -40,7 +40,7 @@ func (c *Client) obtain(ctx context.Context, name string, opts []Option, where s
 	if err != nil {
 		return nil, err
 	}
-	return c.wait(ctx, &cfg, name, []string{key}, where, func(ctx context.Context, w *waiter, _ int) (*Lock, busy, error) {
+	return c.wait(ctx, &cfg, name, []string{key}, where, !cfg.fencing, func(ctx context.Context, w *waiter, _ int) (*Lock, busy, error) {
 		return c.attempt(ctx, &cfg, name, key, w)
 	})
 }
@@ -74,8 +74,9 @@ type try func(ctx context.Context, w *waiter, rang int) (*Lock, busy, error)
 // wait makes attempts with try until one is granted: one attempt for
 // TryLock and TrySemaphore; otherwise until ctx ends, the wait set by
 // WithWait passes or the retries are spent, waiting between attempts in the
-// queues of keys, to be woken by their releases.
-func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []string, where scope, tryOnce try) (_ *Lock, err error) {
+// queues of keys, to be woken by their releases or, if hands is set (a
+// lock without fencing), handed the lock by them (see [handoff]).
+func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []string, where scope, hands bool, tryOnce try) (_ *Lock, err error) {
 	var (
 		tries int            // attempts made
 		last  AttemptOutcome // how the last one ended
@@ -106,7 +107,7 @@ func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []stri
 		}
 	}()
 	if retry && c.contended(keys[0], cfg.clock.Now()) {
-		if w, err = newWaiter(cfg.rand); err != nil {
+		if w, err = c.newWaiter(cfg.rand, hands); err != nil {
 			return nil, err
 		}
 		c.subscribe(w, keys...)
@@ -156,7 +157,7 @@ func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []stri
 				// Queue from now on, and hear of the releases: the
 				// subscription comes before the next attempt, so no
 				// release can fall between them.
-				if w, err = newWaiter(cfg.rand); err != nil {
+				if w, err = c.newWaiter(cfg.rand, hands); err != nil {
 					return nil, err
 				}
 				c.subscribe(w, keys...)
@@ -172,19 +173,57 @@ func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []stri
 		} else {
 			timer.Reset(delay)
 		}
-		var wake <-chan struct{}
-		if w != nil {
-			wake = w.wake
+		var handed *Lock
+		if rang, handed, err = c.sleep(ctx, cfg, w, timer); handed != nil {
+			// As for a grant: the release takes the waiter out of the
+			// lock's queue (a lock has no other keys to leave).
+			leaving = nil
+			got = handed
+			return handed, nil
 		}
+		if err != nil {
+			return nil, withCause(ctx, prev)
+		}
+	}
+}
+
+// sleep waits between attempts, on timer, until it fires, w (if not nil)
+// is woken, or ctx ends (then it returns ctx's cause). It returns the index
+// of the key whose release woke w, -1 if none did; or the lock, if it was
+// handed to w. A waiter that has heard of a hand-off, but not yet from a
+// quorum, waits up to the node timeout more for the rest.
+func (c *Client) sleep(ctx context.Context, cfg *config, w *waiter, timer clock.Timer) (rang int, handed *Lock, err error) {
+	var wake <-chan struct{}
+	if w != nil {
+		wake = w.wake
+	}
+	extended := false
+	for {
 		select {
 		case <-timer.C():
-			rang = -1
+			return -1, nil, nil
 		case <-wake:
-			timer.Stop()
 			rang = int(w.rang.Swap(0)) - 1
+			if w.hand != nil {
+				if l := c.handedOver(w.hand); l != nil {
+					timer.Stop()
+					return -1, l, nil
+				}
+				if rang < 0 && w.hand.heardSome() {
+					// More of the hand-off's messages are on their way.
+					if !extended {
+						extended = true
+						timer.Stop()
+						timer.Reset(cfg.nodeTimeout)
+					}
+					continue
+				}
+			}
+			timer.Stop()
+			return rang, nil, nil
 		case <-ctx.Done():
 			timer.Stop()
-			return nil, withCause(ctx, err)
+			return -1, nil, context.Cause(ctx)
 		}
 	}
 }
@@ -215,6 +254,9 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string, w *
 	if err != nil {
 		return nil, b, err
 	}
+	if w != nil && w.hand != nil {
+		l.args[argsAcquire-1] = w.hand.arm(l)
+	}
 	start := cfg.clock.Now()
 	l.acquired = start
 	r, oc := l.round(ctx, l.acquireOn)
@@ -237,6 +279,9 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string, w *
 	c.finish(r, oc)
 	if ok >= c.quorum && validity > 0 {
 		l.until = start.Add(elapsed + validity) // the end of the round plus the validity
+		if w != nil && w.hand != nil {
+			w.hand.disarm()
+		}
 		return l, b, nil
 	}
 	// Not held: release everywhere the key may have been set, on each node
@@ -269,6 +314,12 @@ func (l *Lock) acquireOn(ctx context.Context, i int, n *Node) error {
 	granted, pttl, counter, err := n.acquire(ctx, l.keys, l.args[:argsAcquire])
 	l.client.nodeDone(ctx, n, OpAcquire, start, err)
 	l.gate.setAnswer(i, err != nil || granted, counter, pttl)
+	if err == nil && !granted && l.waiter != nil && l.waiter.hand != nil {
+		l.client.keepVetted(i) // so that the node's hand-off can count
+		if l.waiter.hand.answered(l, i) {
+			l.waiter.ring() // its hand-off's message came before this answer
+		}
+	}
 	switch {
 	case err != nil:
 		return err

@@ -27,14 +27,14 @@ func (l *Lock) drawFence(r *quorum.Round) error {
 		return fmt.Errorf("the fence counter of %q is at its maximum", l.name)
 	}
 	l.fence = high + 1
-	l.args[5] = strconv.FormatUint(l.fence, 10)
+	l.args[argFence] = strconv.FormatUint(l.fence, 10)
 	return nil
 }
 
 // raiseOn is phase two on node i.
 func (l *Lock) raiseOn(ctx context.Context, _ int, n *Node) error {
 	start := l.client.nodeStart()
-	reply, _, err := n.run(ctx, fenceScript, l.keys, []any{l.args[0], l.args[5]})
+	reply, _, err := n.run(ctx, fenceScript, l.keys, []any{l.args[0], l.args[argFence]})
 	l.client.nodeDone(ctx, n, OpFence, start, err)
 	if err != nil {
 		return n.nodeErr(err)

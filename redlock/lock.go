@@ -30,14 +30,19 @@ type Lock struct {
 
 	// The commands' KEYS and ARGV, built once and shared by every node:
 	// keys is {key} or, with fencing, {key, fence hash}; args is {token,
-	// ttl in ms, waiter id, waiter's place, waiter's life, fence}, the fence
-	// written once drawn, before any command reads it. The acquiring
-	// script takes args[:argsAcquire], extending args[:2], a release
-	// keys[:1] and args[:1].
+	// ttl in ms, waiter id, waiter's place, waiter's life, the attempt's
+	// number if the waiter takes a hand-off, fence}, the fence written once
+	// drawn, before any command reads it. The acquiring script takes
+	// args[:argsAcquire], extending args[:2], a release keys[:1] and
+	// args[:1].
 	keys   []string
 	args   []any
 	keyBuf [2]string
-	argBuf [6]any
+	argBuf [7]any
+
+	// waiter is the Lock or Semaphore call that made this attempt, if it
+	// queued.
+	waiter *waiter
 
 	acquired time.Time // when the acquiring round began
 	fence    uint64    // the fencing token; 0 without fencing
@@ -57,8 +62,12 @@ type Lock struct {
 	hold     *holder // the running hold, if any
 }
 
-// argsAcquire is how many of a lock's args the acquiring script takes.
-const argsAcquire = 5
+// argsAcquire is how many of a lock's args the acquiring script takes;
+// argFence is the fence's index.
+const (
+	argsAcquire = 6
+	argFence    = 6
+)
 
 // newLock returns a lock with a fresh token, not yet acquired, for the
 // waiter w (nil for TryLock, which does not queue).
@@ -74,8 +83,9 @@ func (c *Client) newLock(cfg *config, name, key string, w *waiter) (*Lock, error
 		l.keyBuf[1] = cfg.prefix + FenceKey
 		l.keys = l.keyBuf[:2]
 	}
-	l.argBuf = [6]any{token, cfg.ttl.Milliseconds(), noWaiter, zeroScore, queueLifeArg, noFence}
+	l.argBuf = [7]any{token, cfg.ttl.Milliseconds(), noWaiter, zeroScore, queueLifeArg, noHandoff, noFence}
 	if w != nil {
+		l.waiter = w
 		l.argBuf[2], l.argBuf[3] = w.idArg, w.score
 	}
 	l.args = l.argBuf[:]
@@ -87,11 +97,12 @@ func (c *Client) newLock(cfg *config, name, key string, w *waiter) (*Lock, error
 	return l, nil
 }
 
-// Boxed once: the acquiring script's arguments for no waiter, and a fence
-// not yet drawn.
+// Boxed once: the acquiring script's arguments for no waiter and no
+// hand-off, and a fence not yet drawn.
 var (
 	noWaiter  any = ""
 	zeroScore any = int64(0)
+	noHandoff any = ""
 	noFence   any = "0"
 )
 
@@ -322,7 +333,7 @@ func (l *Lock) heal(r *quorum.Round) {
 		return
 	}
 	c := l.client
-	healArgs := []any{l.args[0], l.args[1], l.args[5]}
+	healArgs := []any{l.args[0], l.args[1], l.args[argFence]}
 	hr, oc := l.round(context.Background(), func(ctx context.Context, i int, n *Node) error {
 		if !l.gate.absent(i) {
 			return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,27 +38,37 @@ const (
 var queueLifeArg any = queueLife.Milliseconds()
 
 // newWaiter returns a waiter with a random id, whose place in the queues is
-// now.
-func newWaiter(r io.Reader) (*waiter, error) {
+// now; hands says whether it takes hand-offs (see [handoff]).
+func (c *Client) newWaiter(r io.Reader, hands bool) (*waiter, error) {
 	var b [8]byte
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return nil, fmt.Errorf("redlock: reading a random waiter id: %w", err)
 	}
 	id := hex.EncodeToString(b[:])
-	return &waiter{id: id, idArg: id, score: time.Now().UnixMilli(), wake: make(chan struct{}, 1)}, nil
+	w := &waiter{id: id, idArg: id, score: time.Now().UnixMilli(), wake: make(chan struct{}, 1)}
+	if hands {
+		w.hand = newHandoff(len(c.nodes))
+	}
+	return w, nil
 }
 
 // stopWaiting ends w's subscriptions and, if it may be queued anywhere,
 // takes it out of the queues of keys (one lock's, or every slot's of a
-// semaphore) in the background, each node within the node timeout. A
-// straggling attempt of w's that lands after that queues it again until its
-// life there ends.
+// semaphore) in the background, each node within the node timeout, and
+// releases a lock handed to it meanwhile. A straggling attempt of w's that
+// lands after that queues it again until its life there ends; unless w
+// takes hand-offs: then, for twice its life in a queue plus the node
+// timeout, its straggling attempts neither queue it nor offer to take the
+// lock, which would hand the lock to no one for its ttl.
 func (c *Client) stopWaiting(w *waiter, keys ...string) {
 	w.unsubscribe()
 	if !w.queued || len(keys) == 0 {
 		return
 	}
 	args := []any{w.idArg}
+	if w.hand != nil {
+		args = append(args, (2*queueLife + c.cfg.nodeTimeout).Milliseconds())
+	}
 	oc := newOpContext(context.Background(), c.cfg.nodeTimeout)
 	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
 		start := c.nodeStart()
@@ -78,6 +89,7 @@ type waiter struct {
 	rang     atomic.Int32   // 1 + the index of the key whose queue last woke it; 0 if none since read
 	queued   bool           // some attempt may have queued it on a node
 	unsubs   []func()
+	hand     *handoff // for a lock without fencing; nil for others
 }
 
 // ring wakes the waiter, without blocking; wake-ups coalesce.
@@ -99,17 +111,30 @@ func (c *Client) subscribe(w *waiter, keys ...string) {
 		channels[i] = Reserved + "q:" + key
 		w.channels[channels[i]] = i
 	}
-	deliver := func(channel, message string) {
-		if i, ok := w.channels[channel]; ok && message == w.id {
-			w.rang.Store(int32(i) + 1)
-			w.ring()
+	// A message is the id of the waiter woken, or for a hand-off the id,
+	// the attempt's number and the server's uptime.
+	deliver := func(node int) func(channel, message string) {
+		return func(channel, message string) {
+			k, ok := w.channels[channel]
+			if !ok {
+				return
+			}
+			id, rest, handed := strings.Cut(message, " ")
+			switch {
+			case id != w.id:
+			case !handed:
+				w.rang.Store(int32(k) + 1)
+				w.ring()
+			case w.hand != nil && w.hand.heard(node, rest):
+				w.ring()
+			}
 		}
 	}
 	var (
 		mu sync.Mutex
 		wg sync.WaitGroup
 	)
-	for _, n := range c.nodes {
+	for i, n := range c.nodes {
 		s, ok := n.conn.(Subscriber)
 		if !ok {
 			continue
@@ -117,7 +142,7 @@ func (c *Client) subscribe(w *waiter, keys ...string) {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.nodeTimeout)
 			defer cancel()
-			unsub, err := s.Subscribe(ctx, channels, deliver)
+			unsub, err := s.Subscribe(ctx, channels, deliver(i))
 			if err != nil {
 				return
 			}

@@ -1,15 +1,21 @@
 -- queue.lua: the waiters' queue of a lock, put before the scripts that use
 -- it. The queue of a lock key is two keys in the reserved namespace
 -- {quorumlock}: a sorted set of waiter ids by the time each began waiting
--- (the same on every node, so every node orders them alike), and a hash of
--- the server time, in ms, until which each is alive. A waiter stays alive by
--- trying again; a dead one is dropped when it reaches the head. The
--- functions act on the queue of KEYS[1] unless use names another lock key.
-local lock, queue, alive
+-- (the same on every node, so every node orders them alike), a hash of the
+-- server time, in ms, until which each is alive, and a hash of the hand-off
+-- each waiter of a lock may take: "<ttl ms> <attempt> <token>", its latest
+-- failed attempt's, or "0 <attempt> -" once an attempt was granted. A
+-- waiter stays alive by trying again; a dead one is dropped when it reaches
+-- the head. A waiter that takes hand-offs and has given up leaves a key
+-- behind for a while ("{quorumlock}:g:" .. lock key .. ":" .. its id), so
+-- that a straggling attempt of its neither queues it again nor registers
+-- an offer. The functions act on the queue of KEYS[1] unless use names
+-- another lock key.
+local lock, queue, alive, offers
 
 -- use makes the functions below act on the lock key k and its queue.
 local function use(k)
-	lock, queue, alive = k, "{quorumlock}:q:" .. k, "{quorumlock}:w:" .. k
+	lock, queue, alive, offers = k, "{quorumlock}:q:" .. k, "{quorumlock}:w:" .. k, "{quorumlock}:t:" .. k
 end
 use(KEYS[1])
 
@@ -40,6 +46,7 @@ local function head(now)
 		end
 		redis.call("ZREM", queue, h)
 		redis.call("HDEL", alive, h)
+		redis.call("HDEL", offers, h)
 	end
 end
 
@@ -53,10 +60,47 @@ local function join(w, score, life)
 	redis.call("PEXPIRE", alive, 2 * life)
 end
 
+-- offer records that the waiter w takes a hand-off of the lock as its
+-- attempt n with token t and ttl ms, unless it has made a later attempt
+-- already (a straggling copy of an earlier attempt is not one); or, with t
+-- nil, that its attempt n was granted and it takes none. The offers of a
+-- lock last twice the life of a waiter.
+local function offer(w, n, t, ttl, life)
+	local o = redis.call("HGET", offers, w)
+	if o and tonumber(string.match(o, "^%d+ (%d+) ")) > tonumber(n) then
+		return
+	end
+	if t == nil then
+		t, ttl = "-", 0
+	end
+	redis.call("HSET", offers, w, ttl .. " " .. n .. " " .. t)
+	redis.call("PEXPIRE", offers, 2 * tonumber(life))
+end
+
+-- gone is the key that marks the waiter w as gone from the queue.
+local function gone(w)
+	return "{quorumlock}:g:" .. lock .. ":" .. w
+end
+
+-- offered returns the token and the attempt of the hand-off the waiter w
+-- takes, or nil.
+local function offered(w)
+	local o = redis.call("HGET", offers, w)
+	if not o then
+		return nil
+	end
+	local n, t = string.match(o, "^%d+ (%d+) (.*)$")
+	if t == "-" then
+		return nil
+	end
+	return t, tonumber(n)
+end
+
 -- leave takes the waiter w out of the queue.
 local function leave(w)
 	redis.call("ZREM", queue, w)
 	redis.call("HDEL", alive, w)
+	redis.call("HDEL", offers, w)
 end
 
 -- wake tells the new head, if the lock is free, that its turn has come, on
@@ -68,4 +112,38 @@ local function wake()
 			redis.call("PUBLISH", queue, h)
 		end
 	end
+end
+
+-- uptime returns the server's uptime in whole seconds, as INFO reports it,
+-- or "-" if it does not.
+local function uptime()
+	local info = redis.pcall("INFO", "server")
+	if type(info) ~= "string" then
+		return "-"
+	end
+	return string.match(info, "uptime_in_seconds:(%d+)") or "-"
+end
+
+-- pass is wake for a lock just released by the owner of token released:
+-- if the new head takes a hand-off (see offer) of a token other than that,
+-- the lock is set to it and the message names the head, its attempt and
+-- the server's uptime; otherwise the head is woken to try again.
+local function pass(released)
+	if redis.call("EXISTS", queue) == 0 then
+		return
+	end
+	local h = head(now_ms())
+	if not h then
+		return
+	end
+	local o = redis.call("HGET", offers, h)
+	if o then
+		local ttl, n, t = string.match(o, "^(%d+) (%d+) (.*)$")
+		if t and t ~= "-" and t ~= released then
+			redis.call("SET", lock, t, "PX", ttl)
+			redis.call("PUBLISH", queue, h .. " " .. n .. " " .. uptime())
+			return
+		end
+	end
+	redis.call("PUBLISH", queue, h)
 end

@@ -1,18 +1,26 @@
--- release.lua: delete a lock, only if this owner still holds it, and tell
--- the first waiter queued for it.
+-- release.lua: delete a lock, only if this owner still holds it, and hand
+-- it to the first waiter queued for it or tell that waiter (see pass).
 -- KEYS[1]  the lock's key
 -- ARGV[1]  the owner's token
 -- ARGV[2]  (optional) the owner's id as a waiter, which leaves the queue,
---          whether or not the node still holds the token
+--          whether or not the node still holds the token, and releases a
+--          key handed to an earlier attempt of its there
 -- Returns 1 if deleted, 0 if the key is absent or holds another token.
-local mine = redis.call("GET", KEYS[1]) == ARGV[1]
-if mine then
+local v = redis.call("GET", KEYS[1])
+local mine = v == ARGV[1]
+local free = mine
+if v and not mine and ARGV[2] then
+	free = v == offered(ARGV[2])
+end
+if free then
 	redis.call("DEL", KEYS[1])
 end
 if ARGV[2] then
 	leave(ARGV[2])
 end
-if mine or ARGV[2] then
+if free then
+	pass(v)
+elseif ARGV[2] then
 	wake()
 end
 if mine then

@@ -163,7 +163,7 @@ func (c *Client) permit(ctx context.Context, name string, n int, opts []Option, 
 	if err != nil {
 		return nil, err
 	}
-	return c.wait(ctx, &cfg, name, keys, where, func(ctx context.Context, w *waiter, rang int) (*Lock, busy, error) {
+	return c.wait(ctx, &cfg, name, keys, where, false, func(ctx context.Context, w *waiter, rang int) (*Lock, busy, error) {
 		return c.sweep(ctx, &cfg, name, keys, w, rang)
 	})
 }

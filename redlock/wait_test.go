@@ -3,12 +3,14 @@ package redlock_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/quorumlock/quorumlock/clock"
 	"github.com/quorumlock/quorumlock/internal/testcluster"
 	"github.com/quorumlock/quorumlock/redlock"
 )
@@ -132,4 +134,163 @@ func TestClient_TryLock_keyWithoutExpiry(t *testing.T) {
 	require.ErrorIs(t, err, redlock.ErrNotObtained)
 	assert.ErrorContains(t, err, "held by another owner")
 	assert.NotContains(t, err.Error(), "earlier waiters are queued")
+}
+
+// A release hands the lock to the first waiter on the nodes themselves:
+// the waiter holds it, with the token of the attempt that queued it,
+// without trying again.
+func TestClient_Lock_handOff(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := context.Background()
+	holder, err := c.client(t).TryLock(ctx, "handoff")
+	require.NoError(t, err)
+
+	// The waiter's clock stands still, so it tries only when woken.
+	fake := clock.NewFake(time.Now())
+	var attempts atomic.Int32
+	waiting := c.client(t, redlock.WithClock(fake), redlock.WithMetrics(redlock.Metrics{
+		Attempt: func(context.Context, string, redlock.AttemptOutcome) { attempts.Add(1) },
+	}))
+	got := make(chan *redlock.Lock, 1)
+	go func() {
+		l, err := waiting.Lock(ctx, "handoff")
+		assert.NoError(t, err)
+		got <- l
+	}()
+	require.Eventually(t, func() bool {
+		for _, s := range c.Servers {
+			if n, _ := s.Redis().HKeys(redlock.Reserved + "t:handoff"); len(n) != 1 {
+				return false
+			}
+		}
+		return true
+	}, 20*time.Second, 5*time.Millisecond, "waiting for the waiter's offer on every node")
+	before := attempts.Load()
+
+	require.NoError(t, holder.Unlock(ctx))
+	var l *redlock.Lock
+	select {
+	case l = <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("waited 20s for the hand-off")
+	}
+	require.NotNil(t, l)
+	assert.Equal(t, before, attempts.Load(), "attempts: the waiter made none after the release")
+	assert.Equal(t, []int{0, 1, 2}, c.holders("handoff", l.Token()), "nodes holding the waiter's token")
+	assert.True(t, l.Until().After(fake.Now()), "the handed lock is valid")
+	require.NoError(t, l.Unlock(ctx))
+	require.NoError(t, waiting.Close()) // the release's last node may answer after Unlock returns
+	assert.Empty(t, c.keys("handoff"), "nodes with the key after the unlock")
+	for i, s := range c.Servers {
+		assert.Zero(t, queued(s, "handoff"), "node %d: waiters queued after the unlock", i)
+	}
+}
+
+// A node's hand-off counts only if the node has been up for longer than the
+// quarantine when it makes it: a waiter handed the lock by a restarted
+// majority does not hold it, and gives the keys back when it stops waiting.
+func TestClient_Lock_handOffQuarantined(t *testing.T) {
+	servers := clock.NewFake(time.Now()) // the servers' uptime stands still
+	c := newClusterWith(t, testcluster.Options{Servers: 3, Clock: servers})
+	ctx := context.Background()
+	holding := c.client(t)
+	holder, err := holding.TryLock(ctx, "quarantined")
+	require.NoError(t, err)
+	for _, s := range c.Servers[:2] {
+		require.NoError(t, s.Restart()) // with its data: the holder's key survives; up for 0s
+	}
+
+	var attempts, probes atomic.Int32
+	waiting := c.client(t, redlock.WithMetrics(redlock.Metrics{
+		Attempt: func(context.Context, string, redlock.AttemptOutcome) { attempts.Add(1) },
+		NodeLatency: func(_ context.Context, _ string, op redlock.Op, _ time.Duration) {
+			if op == redlock.OpInfo {
+				probes.Add(1)
+			}
+		},
+	}))
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		l, err := waiting.Lock(wctx, "quarantined")
+		if err == nil {
+			_ = l.Unlock(ctx)
+		}
+		done <- err
+	}()
+	// The waiter's scripts meet NOSCRIPT on the restarted nodes, which it
+	// then probes; and it offers to take a hand-off on every node.
+	require.Eventually(t, func() bool {
+		if probes.Load() < 2 {
+			return false
+		}
+		for _, s := range c.Servers {
+			if n, _ := s.Redis().HKeys(redlock.Reserved + "t:quarantined"); len(n) != 1 {
+				return false
+			}
+		}
+		return true
+	}, 20*time.Second, 5*time.Millisecond, "waiting for the waiter's probes and its offer on every node")
+	before := attempts.Load()
+	require.NoError(t, holder.Unlock(ctx))
+	// Two hand-offs of three come from nodes up for 0s: the waiter tries
+	// again, and the restarted nodes' grants do not count either.
+	require.Eventually(t, func() bool { return attempts.Load() > before || len(done) > 0 }, 20*time.Second, 5*time.Millisecond,
+		"waiting for the waiter to try again after the hand-offs")
+	select {
+	case err := <-done:
+		t.Fatalf("the waiter's Lock returned (err %v) with two of three nodes in quarantine", err)
+	default:
+	}
+	cancel()
+	select {
+	case err = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("waited 20s for Lock to return after its context ended")
+	}
+	require.ErrorIs(t, err, redlock.ErrNotObtained)
+	assert.ErrorContains(t, err, "quarantine")
+	require.NoError(t, holding.Close())
+	require.NoError(t, waiting.Close()) // its leave is background work
+	assert.Empty(t, c.keys("quarantined"), "nodes with the key after the waiter gave up")
+}
+
+// A waiter that gives up while an attempt of its is on its way is not
+// queued again by that attempt, nor offers to take the lock, so the
+// holder's release hands the lock to no one who has gone.
+func TestClient_Lock_handOffNotToGone(t *testing.T) {
+	c := newCluster(t, 3)
+	ctx := context.Background()
+	holding := c.client(t)
+	holder, err := holding.TryLock(ctx, "gone")
+	require.NoError(t, err)
+	base := make([]int, len(c.Servers))
+	for i, s := range c.Servers {
+		base[i] = s.Conn().Ran(testcluster.OpAcquire)
+		s.Conn().Delay(testcluster.OpAcquire, 300*time.Millisecond)
+	}
+	// The first attempt, answered after 300ms, finds the lock busy; the
+	// waiter's second is still on its way when the context ends.
+	wctx, cancel := context.WithTimeout(ctx, 450*time.Millisecond)
+	_, err = c.client(t).Lock(wctx, "gone")
+	cancel()
+	require.ErrorIs(t, err, redlock.ErrNotObtained)
+	require.Eventually(t, func() bool {
+		for i, s := range c.Servers {
+			if s.Conn().Ran(testcluster.OpAcquire) < base[i]+2 {
+				return false
+			}
+		}
+		return true
+	}, 20*time.Second, 5*time.Millisecond, "waiting for the waiter's two attempts to run on every node")
+	for i, s := range c.Servers {
+		s.Conn().Delay(testcluster.OpAcquire, 0)
+		offers, _ := s.Redis().HKeys(redlock.Reserved + "t:gone")
+		assert.Empty(t, offers, "node %d: offers after the waiter gave up", i)
+		assert.Zero(t, queued(s, "gone"), "node %d: waiters queued after the waiter gave up", i)
+	}
+	require.NoError(t, holder.Unlock(ctx))
+	require.NoError(t, holding.Close()) // the release's last node may answer after Unlock returns
+	assert.Empty(t, c.keys("gone"), "nodes with the key after the holder's release")
 }

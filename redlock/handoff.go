@@ -1,0 +1,200 @@
+package redlock
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/quorumlock/quorumlock/clock"
+)
+
+// A hand-off gives a released lock to the first waiter in its queue on the
+// node itself, in the releasing script, instead of waking the waiter to
+// acquire it, so that passing the lock on takes the release alone, not a
+// release, a notification and an acquisition in turn. The
+// waiter's unfenced attempts leave, on every node where they find the lock
+// busy, an offer: the attempt's number, token and ttl. A release by the
+// holder sets the key to the offered token of the new head, with the
+// offered ttl, and publishes the head's id, the attempt's number and the
+// server's uptime on the queue's channel (pass in queue.lua). The waiter
+// holds the lock, with that attempt's token, once a quorum of nodes has
+// told it so, each of them counting only if all of these hold:
+//
+//   - the message names the waiter's latest attempt, n;
+//   - the node answered attempt n, saying the lock was busy;
+//   - the node is not suspect of a restart, nothing in its vetting refuses
+//     it, and with the quarantine on, the uptime in the message is at least
+//     the quarantine;
+//
+// and it holds until the start of attempt n plus the ttl less the drift.
+//
+// Why that is safe. A node registers attempt n's offer when it runs attempt
+// n, and a hand-off of attempt n's token names n, so the hand-off on node i
+// came after attempt n ran there, which was after the attempt began on the
+// client: the key's ttl there runs from later than the start of attempt n.
+// After answering "busy" the node gets no command of this waiter's that
+// deletes that key until the waiter has its answer: the undo of a failed
+// attempt goes only to nodes that may have set the key (not those that
+// answered "busy"), and the waiter's next attempt, which replaces a handed
+// key by its own token there, also moves the waiter on to a new n, after
+// which messages naming n are not counted. Attempt numbers only grow on a
+// node: a straggling copy of an earlier attempt, which may run after a
+// later one (a node's commands travel over more than one connection),
+// neither takes over the later attempt's key nor replaces its offer. So
+// each counted node holds the token from before its message until at least
+// start + ttl, as with a grant, by the node's clock. The restart checks stand in for those of
+// [Client.admit]: a hand-off is made by another client's release, so the
+// waiter's own scripts have not told it of a restart, and the uptime that
+// the releasing script reads with the hand-off does instead. A waiter with
+// fewer than a quorum of such messages tries again, as one woken by a
+// release: its attempt takes over the keys handed to it (acquire.lua), so
+// nothing handed is lost but the time until the next attempt; and its
+// release frees, besides its own key, a key handed to an earlier attempt
+// of its that it never counted (release.lua).
+//
+// A waiter that gives up takes its keys back (leave.lua), and its attempts
+// still on their way neither queue it again nor offer to take the lock for
+// a while (see [Client.stopWaiting]). A waiter whose process dies within
+// [queueLife] of its last attempt may still be handed the lock, if it
+// reaches the head of the queue by then, and then holds it until the ttl
+// runs out, as a holder that dies does.
+type handoff struct {
+	mu       sync.Mutex
+	n        uint64          // the number of the attempt whose hand-off counts; 0 before the first
+	lock     *Lock           // that attempt, until it is granted or handed over
+	busy     []bool          // node i answered attempt n: the lock was busy
+	handed   []bool          // node i handed the lock to attempt n
+	uptime   []time.Duration // the uptime node i reported with it; -1 if none
+	messages int             // hand-off messages for attempt n
+}
+
+func newHandoff(nodes int) *handoff {
+	return &handoff{busy: make([]bool, nodes), handed: make([]bool, nodes), uptime: make([]time.Duration, nodes)}
+}
+
+// arm makes l, an attempt about to be sent, the one whose hand-off counts,
+// and returns its number as the script's argument.
+func (h *handoff) arm(l *Lock) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.n++
+	h.lock = l
+	clear(h.busy)
+	clear(h.handed)
+	h.messages = 0
+	return strconv.FormatUint(h.n, 10)
+}
+
+// disarm ends the wait for a hand-off: the attempt was granted.
+func (h *handoff) disarm() {
+	h.mu.Lock()
+	h.lock = nil
+	h.mu.Unlock()
+}
+
+// answered records that node i answered l "busy". It reports whether the
+// node's hand-off message came first, so that the waiter must look again.
+func (h *handoff) answered(l *Lock, i int) (late bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lock != l {
+		return false
+	}
+	h.busy[i] = true
+	return h.handed[i]
+}
+
+// heard records a hand-off message from node i, its text after the
+// waiter's id: "<attempt> <uptime in s or ->". It reports whether the
+// message names the attempt whose hand-off counts.
+func (h *handoff) heard(i int, text string) bool {
+	num, up, ok := strings.Cut(text, " ")
+	if !ok {
+		return false
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil {
+		return false
+	}
+	uptime := time.Duration(-1)
+	if s, err := strconv.ParseInt(up, 10, 64); err == nil && s >= 0 {
+		uptime = time.Duration(s) * time.Second
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.lock == nil || n != h.n {
+		return false
+	}
+	h.handed[i], h.uptime[i] = true, uptime
+	h.messages++
+	return true
+}
+
+// heardSome reports whether a hand-off message for the current attempt has
+// come, so that more may be on their way.
+func (h *handoff) heardSome() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lock != nil && h.messages > 0
+}
+
+// handedOver returns the lock if a quorum of nodes has handed it to the
+// waiter's current attempt within its validity (see [handoff]), and stops
+// the wait for it; otherwise nil.
+func (c *Client) handedOver(h *handoff) *Lock {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l := h.lock
+	if l == nil || h.messages < c.quorum {
+		return nil
+	}
+	count := 0
+	for i := range c.nodes {
+		if h.handed[i] && h.busy[i] && c.mayHandOff(i, h.uptime[i]) {
+			count++
+		}
+	}
+	if count < c.quorum {
+		return nil
+	}
+	elapsed := l.cfg.clock.Since(l.acquired)
+	validity := clock.Validity(l.cfg.ttl, elapsed, l.cfg.driftFactor)
+	if validity <= 0 {
+		return nil
+	}
+	l.until = l.acquired.Add(elapsed + validity)
+	h.lock = nil
+	return l
+}
+
+// mayHandOff reports whether node i's hand-off counts, up for uptime when
+// it made it (-1 if unknown): the checks of [Client.admit] that need no
+// command. The uptime read with the hand-off tells of a restart before it;
+// a node that is suspect all the same (never probed, or one of this
+// client's scripts met NOSCRIPT there since its last probe) is probed in
+// the background, and its hand-offs count from then on; so is one that
+// answers a waiter's attempt (see [Lock.acquireOn]), so that the first
+// hand-off counts. A node last vetted longer than revet ago is vetted again
+// in the background, as by admit.
+func (c *Client) mayHandOff(i int, uptime time.Duration) bool {
+	if c.keepVetted(i).suspect {
+		return false
+	}
+	if c.refusal(i, false) != nil {
+		return false
+	}
+	q := c.cfg.quarantine
+	return q == 0 || uptime >= q
+}
+
+// keepVetted probes node i in the background if it is suspect, or was last
+// vetted longer than revet ago, as admit would; it returns the node's state
+// before that probe.
+func (c *Client) keepVetted(i int) nodeState {
+	st := c.nodes[i].state()
+	if !st.probing && (st.suspect || time.Since(st.probedAt) > revet) {
+		c.revet(c.nodes[i])
+	}
+	return st
+}
