@@ -110,3 +110,29 @@ func TestNetwork(t *testing.T) {
 	n.Remove(1, "/b")
 	assert.NoError(t, roundTrip(n.Addr(1), 5*time.Second), "both removed")
 }
+
+// A reset link leaves no goroutine behind, even for a client that sent
+// more than one write before the connection closed.
+func TestNetwork_resetLeavesNoGoroutine(t *testing.T) {
+	up := echo(t)
+	running := goleak.IgnoreCurrent()
+	n, err := NewNetwork([]string{up})
+	require.NoError(t, err)
+	require.NoError(t, n.Reset(0, ""))
+	for range 20 {
+		c, err := net.DialTimeout("tcp", n.Addr(0), 5*time.Second)
+		require.NoError(t, err)
+		require.NoError(t, c.SetDeadline(time.Now().Add(5*time.Second)))
+		for range 1000 { // until the connection breaks: more writes after the first
+			if _, err := c.Write([]byte("PING\r\n")); err != nil {
+				break
+			}
+		}
+		_, err = io.Copy(io.Discard, c)
+		var nerr net.Error
+		assert.False(t, errors.As(err, &nerr) && nerr.Timeout(), "the reset link closed the connection within 5s")
+		_ = c.Close()
+	}
+	n.Close()
+	goleak.VerifyNone(t, running)
+}

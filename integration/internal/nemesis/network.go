@@ -8,6 +8,7 @@ import (
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/Shopify/toxiproxy/v2/toxics"
 	"github.com/rs/zerolog"
 )
 
@@ -76,11 +77,41 @@ func (n *Network) Cut(i int, tag string) error {
 		n.Toxic(i, "cut-down"+tag, "timeout", "downstream", `{"timeout":0}`))
 }
 
-// Reset makes node i reset every connection as soon as the client sends
+// Reset makes node i close every connection as soon as the client sends
 // something; nothing reaches the node.
 func (n *Network) Reset(i int, tag string) error {
-	return n.Toxic(i, "reset"+tag, "reset_peer", "upstream", `{"timeout":0}`)
+	return n.Toxic(i, "reset"+tag, resetType, "upstream", `{}`)
 }
+
+// resetType names resetToxic among toxiproxy's toxics.
+const resetType = "quorumlock_reset"
+
+// resetToxic closes the connection at the first data from the client, as
+// toxiproxy's reset_peer with timeout 0 does (with a FIN, not an RST), and
+// then goes on reading what the client had sent until the connection has
+// closed. reset_peer (v2.12.0) stops reading, so the stage before it, left
+// holding more of the client's data, blocks for good: a goroutine leaked
+// per connection.
+type resetToxic struct{}
+
+func (resetToxic) Pipe(stub *toxics.ToxicStub) {
+	select {
+	case <-stub.Interrupt:
+		return
+	case c := <-stub.Input:
+		stub.Close() // the link closes the connection
+		if c == nil {
+			return
+		}
+	}
+	for c := range stub.Input { // closed by the stage before, once the connection is
+		if c == nil {
+			return
+		}
+	}
+}
+
+func init() { toxics.Register(resetType, new(resetToxic)) }
 
 // Remove removes the toxics that Slow, Cut and Reset added to node i's
 // link with tag, and leaves the others.
