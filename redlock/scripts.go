@@ -52,8 +52,10 @@ var (
 
 // Reserved is the part of a key that marks it as quorumlock's own: the
 // fence counters ([FenceKey], under the client's key prefix), each lock's
-// queue of waiters ("{quorumlock}:q:" and "{quorumlock}:w:" followed by the
-// lock's key) and the slots of semaphores (the semaphore's key followed by
+// queue of waiters ("{quorumlock}:q:", "{quorumlock}:w:" and
+// "{quorumlock}:t:" followed by the lock's key, and for a waiter that has
+// gone "{quorumlock}:g:", the lock's key, ":" and its id) and the slots of
+// semaphores (the semaphore's key followed by
 // "{quorumlock}:slot:" and the slot's number; see [Client.Semaphore]). No
 // lock or semaphore key may contain it. The scripts derive the
 // queue's keys from the lock's, which standalone Redis allows (vetting
