@@ -71,8 +71,10 @@ func TestScenariosRunAgainstRealServers(t *testing.T) {
 		if ps := res.par[lib]; len(ps) != 1 || ps[0].cycles == 0 || ps[0].cpuPerCycle <= 0 || ps[0].dials < 0 || (wantDials && ps[0].dials == 0) {
 			t.Errorf("parallel %s: %d runs; want one with cycles, CPU per cycle and connections opened", lib, len(ps))
 		}
-		if cs := res.cont[lib]; len(cs) != 1 || cs[0].grants == 0 || cs[0].fewest > cs[0].most || cs[0].p50 <= 0 {
-			t.Errorf("contended %s: %d runs; want one with grants, fewest <= most and a wait", lib, len(cs))
+		if cs := res.cont[lib]; len(cs) != 1 || cs[0].grants == 0 || cs[0].fewest > cs[0].most || cs[0].p50 <= 0 ||
+			cs[0].held < holdFor || cs[0].between <= 0 {
+			t.Errorf("contended %s: %d runs; want one with grants, fewest <= most, a wait, holds of at least %v and time between them",
+				lib, len(cs), holdFor)
 		}
 	}
 	for _, lib := range []string{libQ, libR, libQFence} {

@@ -53,12 +53,12 @@ type fworker struct {
 // errFloorRefused: a node answered the SET with nil (the key was held).
 var errFloorRefused = errors.New("a node refused SET NX: the key was held")
 
-func (w *fworker) cycle(ctx context.Context, hold time.Duration) (time.Duration, error) {
+func (w *fworker) cycle(ctx context.Context, hold time.Duration) (wait, held time.Duration, err error) {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
 	token := base64.RawURLEncoding.EncodeToString(b[:])
 	start := time.Now()
-	err := w.all(ctx, func(c redis.Conn) error {
+	err = w.all(ctx, func(c redis.Conn) error {
 		reply, err := redis.String(c.Do("SET", w.key, token, "NX", "PX", floorTTL.Milliseconds()))
 		if errors.Is(err, redis.ErrNil) {
 			return errFloorRefused
@@ -67,21 +67,19 @@ func (w *fworker) cycle(ctx context.Context, hold time.Duration) (time.Duration,
 		}
 		return err
 	})
-	wait := time.Since(start)
+	wait = time.Since(start)
 	if err != nil {
-		return wait, fmt.Errorf("%w: %w", errLockCall, err)
+		return wait, 0, fmt.Errorf("%w: %w", errLockCall, err)
 	}
-	if hold > 0 {
-		time.Sleep(hold)
-	}
+	held = sleepFor(hold)
 	err = w.all(context.Background(), func(c redis.Conn) error {
 		_, err := compareAndDelete.Do(c, w.key, token)
 		return err
 	})
 	if err != nil {
-		return wait, fmt.Errorf("%w: %w", errUnlockCall, err)
+		return wait, held, fmt.Errorf("%w: %w", errUnlockCall, err)
 	}
-	return wait, nil
+	return wait, held, nil
 }
 
 // all runs fn on a connection of every node at once and waits for every

@@ -35,9 +35,20 @@ var (
 // A worker takes and releases one lock, over and over.
 type worker interface {
 	// cycle locks, sleeps hold while holding the lock (if hold > 0) and
-	// unlocks. It returns how long the lock call took and the first error,
-	// wrapping errLockCall or errUnlockCall. Unlock is not bounded by ctx.
-	cycle(ctx context.Context, hold time.Duration) (wait time.Duration, err error)
+	// unlocks. It returns how long the lock call took, how long the sleep
+	// took, and the first error, wrapping errLockCall or errUnlockCall.
+	// Unlock is not bounded by ctx.
+	cycle(ctx context.Context, hold time.Duration) (wait, held time.Duration, err error)
+}
+
+// sleepFor sleeps hold, if it is positive, and returns how long it took.
+func sleepFor(hold time.Duration) time.Duration {
+	if hold <= 0 {
+		return 0
+	}
+	start := time.Now()
+	time.Sleep(hold)
+	return time.Since(start)
 }
 
 // poolTimeout bounds connecting, writing and reading on the pools this
@@ -107,20 +118,18 @@ type qworker struct {
 	key    string
 }
 
-func (w *qworker) cycle(ctx context.Context, hold time.Duration) (time.Duration, error) {
+func (w *qworker) cycle(ctx context.Context, hold time.Duration) (wait, held time.Duration, err error) {
 	start := time.Now()
 	l, err := w.client.Lock(ctx, w.key)
-	wait := time.Since(start)
+	wait = time.Since(start)
 	if err != nil {
-		return wait, fmt.Errorf("%w: %w", errLockCall, err)
+		return wait, 0, fmt.Errorf("%w: %w", errLockCall, err)
 	}
-	if hold > 0 {
-		time.Sleep(hold)
-	}
+	held = sleepFor(hold)
 	if err := l.Unlock(context.Background()); err != nil {
-		return wait, fmt.Errorf("%w: %w", errUnlockCall, err)
+		return wait, held, fmt.Errorf("%w: %w", errUnlockCall, err)
 	}
-	return wait, nil
+	return wait, held, nil
 }
 
 // redsyncLib is redsync over its redigo adapter, with its own defaults.
@@ -160,22 +169,20 @@ type rworker struct{ m *redsync.Mutex }
 // errUnlockNotHeld: redsync's Unlock reported false without an error.
 var errUnlockNotHeld = fmt.Errorf("%w: redsync reports the lock not held by a quorum", errUnlockCall)
 
-func (w *rworker) cycle(ctx context.Context, hold time.Duration) (time.Duration, error) {
+func (w *rworker) cycle(ctx context.Context, hold time.Duration) (wait, held time.Duration, err error) {
 	start := time.Now()
-	err := w.m.LockContext(ctx)
-	wait := time.Since(start)
+	err = w.m.LockContext(ctx)
+	wait = time.Since(start)
 	if err != nil {
-		return wait, fmt.Errorf("%w: %w", errLockCall, err)
+		return wait, 0, fmt.Errorf("%w: %w", errLockCall, err)
 	}
-	if hold > 0 {
-		time.Sleep(hold)
-	}
+	held = sleepFor(hold)
 	ok, err := w.m.UnlockContext(context.Background())
 	switch {
 	case err != nil:
-		return wait, fmt.Errorf("%w: %w", errUnlockCall, err)
+		return wait, held, fmt.Errorf("%w: %w", errUnlockCall, err)
 	case !ok:
-		return wait, errUnlockNotHeld
+		return wait, held, errUnlockNotHeld
 	}
-	return wait, nil
+	return wait, held, nil
 }

@@ -170,7 +170,7 @@ func warmUp(ctx context.Context, l library) error {
 	defer cancel()
 	w := l.worker("bench:warm-up:" + l.name())
 	for range 20 {
-		if _, err := w.cycle(ctx, 0); err != nil {
+		if _, _, err := w.cycle(ctx, 0); err != nil {
 			return fmt.Errorf("warming up %s: %w", l.name(), err)
 		}
 	}

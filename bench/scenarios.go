@@ -33,7 +33,7 @@ func runSequential(ctx context.Context, w worker, d time.Duration) seqResult {
 	end := start.Add(d)
 	for time.Now().Before(end) && ctx.Err() == nil {
 		t := time.Now()
-		_, err := w.cycle(ctx, 0)
+		_, _, err := w.cycle(ctx, 0)
 		took := time.Since(t)
 		slowest = max(slowest, took)
 		if err != nil {
@@ -74,7 +74,7 @@ func runParallel(ctx context.Context, lib library, keys []string, d time.Duratio
 		w := lib.worker(key)
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				_, err := w.cycle(ctx, 0)
+				_, _, err := w.cycle(ctx, 0)
 				if err == nil {
 					counts[i]++
 				} else if ctx.Err() == nil || !errors.Is(err, errLockCall) {
@@ -103,6 +103,8 @@ type contResult struct {
 	grants       int
 	rate         float64       // grants per second
 	p50, p99     time.Duration // from the start of Lock to its return
+	held         time.Duration // the hold as slept (time.Sleep overshoots), p50
+	between      time.Duration // per grant, the run's time not spent holding: the hand-over
 	cut          int           // Lock calls still waiting at the end
 	fewest, most int           // grants of the least and most served goroutine
 	fail         failures
@@ -114,6 +116,7 @@ type contResult struct {
 // but not as a grant nor as a failure.
 func runContended(ctx context.Context, lib library, key string, n int, hold, d time.Duration) contResult {
 	waits := make([][]time.Duration, n)
+	helds := make([][]time.Duration, n)
 	grants := make([]int, n)
 	cut := make([]int, n)
 	fails := make([]failures, n)
@@ -126,7 +129,10 @@ func runContended(ctx context.Context, lib library, key string, n int, hold, d t
 		w := lib.worker(key)
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				wait, err := w.cycle(ctx, hold)
+				wait, held, err := w.cycle(ctx, hold)
+				if held > 0 {
+					helds[i] = append(helds[i], held)
+				}
 				switch {
 				case err == nil:
 					grants[i]++
@@ -141,9 +147,10 @@ func runContended(ctx context.Context, lib library, key string, n int, hold, d t
 	}
 	wg.Wait()
 	r := contResult{fewest: -1}
-	var all []time.Duration
+	var all, held []time.Duration
 	for i := range n {
 		all = append(all, waits[i]...)
+		held = append(held, helds[i]...)
 		if r.fewest < 0 || grants[i] < r.fewest {
 			r.fewest = grants[i]
 		}
@@ -155,6 +162,15 @@ func runContended(ctx context.Context, lib library, key string, n int, hold, d t
 	slices.Sort(all)
 	r.rate = float64(r.grants) / d.Seconds()
 	r.p50, r.p99 = percentile(all, 0.50), percentile(all, 0.99)
+	slices.Sort(held)
+	r.held = percentile(held, 0.50)
+	if r.grants > 0 {
+		var sum time.Duration
+		for _, h := range held {
+			sum += h
+		}
+		r.between = (d - sum) / time.Duration(r.grants)
+	}
 	return r
 }
 
@@ -180,7 +196,7 @@ func runAllocs(ctx context.Context, lib library, key string, pairs int, conns fu
 	w := lib.worker(key)
 	var f failures
 	for range 20 { // warm pools and caches
-		_, err := w.cycle(ctx, 0)
+		_, _, err := w.cycle(ctx, 0)
 		f.add(err)
 	}
 	lib.settle()
@@ -193,7 +209,7 @@ func runAllocs(ctx context.Context, lib library, key string, pairs int, conns fu
 		if ctx.Err() != nil {
 			break
 		}
-		_, err := w.cycle(ctx, 0)
+		_, _, err := w.cycle(ctx, 0)
 		f.add(err)
 	}
 	lib.settle()
