@@ -136,6 +136,17 @@ func TestClient_TryLock_keyWithoutExpiry(t *testing.T) {
 	assert.NotContains(t, err.Error(), "earlier waiters are queued")
 }
 
+// offered reports whether one waiter offers to take a hand-off of key on
+// every server.
+func offered(c *cluster, key string) bool {
+	for _, s := range c.Servers {
+		if n, _ := s.Redis().HKeys(redlock.Reserved + "t:" + key); len(n) != 1 {
+			return false
+		}
+	}
+	return true
+}
+
 // A release hands the lock to the first waiter on the nodes themselves:
 // the waiter holds it, with the token of the attempt that queued it,
 // without trying again.
@@ -157,14 +168,8 @@ func TestClient_Lock_handOff(t *testing.T) {
 		assert.NoError(t, err)
 		got <- l
 	}()
-	require.Eventually(t, func() bool {
-		for _, s := range c.Servers {
-			if n, _ := s.Redis().HKeys(redlock.Reserved + "t:handoff"); len(n) != 1 {
-				return false
-			}
-		}
-		return true
-	}, 20*time.Second, 5*time.Millisecond, "waiting for the waiter's offer on every node")
+	require.Eventually(t, func() bool { return offered(c, "handoff") }, 20*time.Second, 5*time.Millisecond,
+		"waiting for the waiter's offer on every node")
 	before := attempts.Load()
 
 	require.NoError(t, holder.Unlock(ctx))
@@ -222,15 +227,7 @@ func TestClient_Lock_handOffQuarantined(t *testing.T) {
 	// The waiter's scripts meet NOSCRIPT on the restarted nodes, which it
 	// then probes; and it offers to take a hand-off on every node.
 	require.Eventually(t, func() bool {
-		if probes.Load() < 2 {
-			return false
-		}
-		for _, s := range c.Servers {
-			if n, _ := s.Redis().HKeys(redlock.Reserved + "t:quarantined"); len(n) != 1 {
-				return false
-			}
-		}
-		return true
+		return probes.Load() >= 2 && offered(c, "quarantined")
 	}, 20*time.Second, 5*time.Millisecond, "waiting for the waiter's probes and its offer on every node")
 	before := attempts.Load()
 	require.NoError(t, holder.Unlock(ctx))
