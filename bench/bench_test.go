@@ -53,7 +53,7 @@ func TestScenariosRunAgainstRealServers(t *testing.T) {
 
 	for _, k := range []string{
 		seqKey(scHealthy, libQ), seqKey(scHealthy, libR), seqKey(scHealthy, libQFence), seqKey(scHealthy, libFloor),
-		seqKey(scSlow, libQ), seqKey(scSlow, libR), seqKey(scFrozen, libQ), seqKey(scFrozen, libR),
+		seqKey(scSlow, libQ), seqKey(scSlow, libR), seqKey(scProxied, libQ), seqKey(scFrozen, libQ), seqKey(scFrozen, libR),
 	} {
 		rs := res.sequential[k]
 		if len(rs) != 1 {

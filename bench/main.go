@@ -106,7 +106,7 @@ func (c config) validate() error {
 
 // estimate is about how long a run with c takes on a quiet machine.
 func (c config) estimate() time.Duration {
-	timed := time.Duration(c.reps) * (4 + 2 + 2 + 2 + 2) * c.duration
+	timed := time.Duration(c.reps) * (4 + 3 + 2 + 2 + 2) * c.duration
 	thaws := time.Duration(2*c.reps) * time.Second
 	allocs := time.Duration(3*c.reps*c.allocPairs) * 500 * time.Microsecond
 	return defaultQuarantine + 5*time.Second + timed + thaws + allocs

@@ -46,6 +46,9 @@ func writeReport(w io.Writer, res *results, command string) {
 	t.add("", "scenario-1 p50 ÷ floor p50", ratio(medSeq(plain, p50), medSeq(fl, p50)),
 		ratio(medSeq(res.sequential[seqKey(scHealthy, libR)], p50), medSeq(fl, p50)), "")
 	seqRows(&t, res, scSlow, fmt.Sprintf("2. the same, node 5 %v slower (a proxy delays its requests)", slowDelay))
+	proxied := res.sequential[seqKey(scProxied, libQ)]
+	t.add("", fmt.Sprintf("p50 ÷ p50 with node 5 through the proxy at no delay (quorumlock: %s)", dur(medSeq(proxied, p50))),
+		ratio(medSeq(res.sequential[seqKey(scSlow, libQ)], p50), medSeq(proxied, p50)), "", "")
 	seqRows(&t, res, scFrozen, fmt.Sprintf("3. the same, node 5 frozen (SIGSTOP for each %v run)", c.duration))
 	parRows(&t, res)
 	contRows(&t, res)

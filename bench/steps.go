@@ -10,6 +10,7 @@ import (
 const (
 	scHealthy = "healthy"
 	scSlow    = "slow"
+	scProxied = "proxied" // node 5 through the proxy, with no delay
 	scFrozen  = "frozen"
 )
 
@@ -29,36 +30,48 @@ func sequentialHealthy(ctx context.Context, res *results, _ []*server, libs map[
 }
 
 // sequentialSlow is scenario 2: node 5 reached through a proxy that delays
-// every request by slowDelay, for both libraries.
+// every request by slowDelay, for both libraries; and, as its baseline,
+// quorumlock with node 5 through the same kind of proxy with no delay,
+// which costs the process the proxy's own work.
 func sequentialSlow(ctx context.Context, res *results, servers []*server, _ map[string]library, _ *reaper, prog *progress) error {
-	proxy, err := startDelayProxy(servers[nodes-1].addr, slowDelay)
-	if err != nil {
-		return fmt.Errorf("starting the delaying proxy: %w", err)
+	var libs []library
+	for _, delay := range []time.Duration{slowDelay, 0} {
+		proxy, err := startDelayProxy(servers[nodes-1].addr, delay)
+		if err != nil {
+			return fmt.Errorf("starting the delaying proxy: %w", err)
+		}
+		defer proxy.close()
+		addrs := make([]string, nodes)
+		for i, s := range servers {
+			addrs[i] = s.addr
+		}
+		addrs[nodes-1] = proxy.addr()
+		q, err := newQuorumlock(libQ, addrs)
+		if err != nil {
+			return fmt.Errorf("quorumlock through the proxy: %w", err)
+		}
+		defer q.close()
+		libs = append(libs, q)
+		if delay > 0 {
+			rs := newRedsync(addrs)
+			defer rs.close()
+			libs = append(libs, rs)
+		}
 	}
-	defer proxy.close()
-	addrs := make([]string, nodes)
-	for i, s := range servers {
-		addrs[i] = s.addr
-	}
-	addrs[nodes-1] = proxy.addr()
-	q, err := newQuorumlock(libQ, addrs)
-	if err != nil {
-		return fmt.Errorf("quorumlock through the proxy: %w", err)
-	}
-	defer q.close()
-	rs := newRedsync(addrs)
-	defer rs.close()
-	slow := []library{q, rs}
-	for _, l := range slow {
+	for _, l := range libs {
 		if err := warmUp(ctx, l); err != nil {
 			return err
 		}
 	}
 	for rep := 1; rep <= res.cfg.reps; rep++ {
-		for _, l := range slow {
-			prog.stepf("2. sequential, node 5 %v slower: rep %d/%d, %s", slowDelay, rep, res.cfg.reps, l.name())
-			r := runSequential(ctx, l.worker(key(scSlow, l.name(), rep)), res.cfg.duration)
-			res.sequential[seqKey(scSlow, l.name())] = append(res.sequential[seqKey(scSlow, l.name())], r)
+		for i, l := range libs {
+			sc, what := scSlow, fmt.Sprintf("node 5 %v slower", slowDelay)
+			if i == len(libs)-1 {
+				sc, what = scProxied, "node 5 through the proxy, no delay"
+			}
+			prog.stepf("2. sequential, %s: rep %d/%d, %s", what, rep, res.cfg.reps, l.name())
+			r := runSequential(ctx, l.worker(key(sc, l.name(), rep)), res.cfg.duration)
+			res.sequential[seqKey(sc, l.name())] = append(res.sequential[seqKey(sc, l.name())], r)
 			sayPairs(prog, r)
 		}
 	}
