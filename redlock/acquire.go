@@ -255,7 +255,7 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string, w *
 		return nil, b, err
 	}
 	if w != nil && w.hand != nil {
-		l.args[argsAcquire-1] = w.hand.arm(l)
+		l.args[argAttempt] = w.hand.arm(l)
 	}
 	start := cfg.clock.Now()
 	l.acquired = start

@@ -63,9 +63,11 @@ type Lock struct {
 }
 
 // argsAcquire is how many of a lock's args the acquiring script takes;
-// argFence is the fence's index.
+// argAttempt and argFence are the indexes of the attempt's number and of
+// the fence.
 const (
 	argsAcquire = 6
+	argAttempt  = 5
 	argFence    = 6
 )
 
