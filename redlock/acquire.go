@@ -190,8 +190,9 @@ func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []stri
 // sleep waits between attempts, on timer, until it fires, w (if not nil)
 // is woken, or ctx ends (then it returns ctx's cause). It returns the index
 // of the key whose release woke w, -1 if none did; or the lock, if it was
-// handed to w. A waiter that has heard of a hand-off, but not yet from a
-// quorum, waits up to the node timeout more for the rest.
+// handed to w. A waiter that has heard of a hand-off from some nodes, not
+// enough to hold the lock, waits up to the node timeout more for the
+// others' messages before it tries again.
 func (c *Client) sleep(ctx context.Context, cfg *config, w *waiter, timer clock.Timer) (rang int, handed *Lock, err error) {
 	var wake <-chan struct{}
 	if w != nil {
@@ -209,7 +210,7 @@ func (c *Client) sleep(ctx context.Context, cfg *config, w *waiter, timer clock.
 					timer.Stop()
 					return -1, l, nil
 				}
-				if rang < 0 && w.hand.heardSome() {
+				if rang < 0 && w.hand.mayHearMore() {
 					// More of the hand-off's messages are on their way.
 					if !extended {
 						extended = true

@@ -42,12 +42,13 @@
 // to a node before that node's acquiring SET has returned.
 //
 // [Client.Lock] waits in a queue of waiters that every node keeps for the
-// lock, first come, first served across clients. A release hands the lock
-// to the first waiter on each node itself: the node sets the key to the
-// token of that waiter's latest attempt and tells the waiter, which holds
-// the lock once a majority has, until the start of that attempt plus the
-// validity above. Why that is as safe as a grant is told at the type
-// handoff in handoff.go.
+// lock, first come, first served across clients. A release hands a lock
+// without fencing to the first waiter on each node itself: the node sets
+// the key to the token of that waiter's latest attempt and tells the
+// waiter, which holds the lock once a majority has, until the start of that
+// attempt plus the ttl, less the drift allowance. Why that is as safe as a
+// grant is told at the type handoff in handoff.go. Waiters for a fenced
+// lock or a semaphore are woken instead, and try again.
 //
 // # What Redlock guarantees, and what it does not
 //

@@ -47,9 +47,10 @@ import (
 // [Client.admit]: a hand-off is made by another client's release, so the
 // waiter's own scripts have not told it of a restart, and the uptime that
 // the releasing script reads with the hand-off does instead. A waiter with
-// fewer than a quorum of such messages tries again, as one woken by a
-// release: its attempt takes over the keys handed to it (acquire.lua), so
-// nothing handed is lost but the time until the next attempt; and its
+// fewer than a quorum of such messages waits up to the node timeout for
+// the other nodes' (not once every node has told it), then tries again:
+// its attempt takes over the keys handed to it (acquire.lua), so nothing
+// handed is lost but that time and the attempt's; and its
 // release frees, besides its own key, a key handed to an earlier attempt
 // of its that it never counted (release.lua).
 //
@@ -131,12 +132,12 @@ func (h *handoff) heard(i int, text string) bool {
 	return true
 }
 
-// heardSome reports whether a hand-off message for the current attempt has
-// come, so that more may be on their way.
-func (h *handoff) heardSome() bool {
+// mayHearMore reports whether some nodes, not all, have told of a hand-off
+// to the current attempt, so that the others' messages may be on their way.
+func (h *handoff) mayHearMore() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.lock != nil && h.messages > 0
+	return h.lock != nil && h.messages > 0 && h.messages < len(h.handed)
 }
 
 // handedOver returns the lock if a quorum of nodes has handed it to the
