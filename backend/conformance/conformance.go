@@ -72,7 +72,7 @@ var checks = []check{
 	{"Subscribe: works again after the subscription connection is killed", checkSubscribeKilled},
 	{"Subscribe: ends by its deadline on a silent server", checkSubscribeSilent},
 	{"Subscribe: Close ends the subscriptions and their goroutines", checkSubscribeClose},
-	{"a waiter is woken by the holder's Unlock through its subscription", checkWake},
+	{"a waiter is handed the lock by the holder's Unlock, told through its subscription", checkWake},
 }
 
 // env is what a check works with: the server kind and the backend.

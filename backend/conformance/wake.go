@@ -11,10 +11,11 @@ import (
 )
 
 // checkWake: of two clients on one node, one holds a lock and the other
-// waits for it in Lock; the holder's Unlock wakes the waiter through its
-// subscription. The waiter's clock is a fake that never advances, so its
-// retry timer never fires: only a message can end its wait, however busy
-// the machine.
+// waits for it in Lock; the holder's Unlock hands the lock to the waiter,
+// which learns it through its subscription and holds it without another
+// attempt. The waiter's clock is a fake that never advances, so its retry
+// timer never fires: only a message can end its wait, however busy the
+// machine.
 func checkWake(t *testing.T, e *env) {
 	s := e.start(t, options{})
 	sub := s.subscriber(t)
@@ -34,7 +35,10 @@ func checkWake(t *testing.T, e *env) {
 	}
 	holder := newClient()
 	fake := clock.NewFake(time.Now())
-	waiter := newClient(redlock.WithClock(fake))
+	var attempts atomic.Int64
+	waiter := newClient(redlock.WithClock(fake), redlock.WithMetrics(redlock.Metrics{
+		Attempt: func(context.Context, string, redlock.AttemptOutcome) { attempts.Add(1) },
+	}))
 
 	const name = "conformance-wake"
 	held, err := holder.TryLock(ctx(t), name, redlock.WithTTL(time.Minute))
@@ -60,6 +64,7 @@ func checkWake(t *testing.T, e *env) {
 	if err := fake.BlockUntil(ctx(t), 1); err != nil {
 		t.Fatalf("the waiter did not wait for its turn within %v: %v", callBound, err)
 	}
+	before := attempts.Load()
 	if err := held.Unlock(ctx(t)); err != nil {
 		t.Fatalf("the holder's Unlock: %v", err)
 	}
@@ -72,6 +77,9 @@ func checkWake(t *testing.T, e *env) {
 		}
 		if r.unlockErr != nil {
 			t.Errorf("the waiter's Unlock: %v", r.unlockErr)
+		}
+		if n := attempts.Load() - before; n != 0 {
+			t.Errorf("the waiter made %d attempts after the holder's Unlock, with %d messages delivered to its subscriptions; the release should have handed it the lock", n, messages.Load())
 		}
 		t.Logf("the waiter got the lock %v after the holder's Unlock, told by %d messages", time.Since(unlocked).Round(time.Millisecond), messages.Load())
 	case <-time.After(callBound):
