@@ -12,13 +12,6 @@ for i = 1, #KEYS do
 	if ARGV[2] then
 		redis.call("SET", gone(ARGV[1]), 1, "PX", ARGV[2])
 	end
-	local t = offered(ARGV[1])
-	leave(ARGV[1])
-	if t and redis.call("GET", lock) == t then
-		redis.call("DEL", lock)
-		pass(t)
-	else
-		wake()
-	end
+	release(nil, ARGV[1])
 end
 return 1

@@ -60,14 +60,25 @@ local function join(w, score, life)
 	redis.call("PEXPIRE", alive, 2 * life)
 end
 
+-- record returns the waiter w's record of offers (see offer) as its token
+-- ("-" if none), attempt and ttl, or nil if there is none.
+local function record(w)
+	local o = redis.call("HGET", offers, w)
+	if not o then
+		return nil
+	end
+	local ttl, n, t = string.match(o, "^(%d+) (%d+) (.*)$")
+	return t, tonumber(n), ttl
+end
+
 -- offer records that the waiter w takes a hand-off of the lock as its
 -- attempt n with token t and ttl ms, unless it has made a later attempt
 -- already (a straggling copy of an earlier attempt is not one); or, with t
 -- nil, that its attempt n was granted and it takes none. The offers of a
 -- lock last twice the life of a waiter.
 local function offer(w, n, t, ttl, life)
-	local o = redis.call("HGET", offers, w)
-	if o and tonumber(string.match(o, "^%d+ (%d+) ")) > tonumber(n) then
+	local _, was = record(w)
+	if was and was > tonumber(n) then
 		return
 	end
 	if t == nil then
@@ -82,18 +93,14 @@ local function gone(w)
 	return "{quorumlock}:g:" .. lock .. ":" .. w
 end
 
--- offered returns the token and the attempt of the hand-off the waiter w
--- takes, or nil.
+-- offered returns the token, the attempt and the ttl of the hand-off the
+-- waiter w takes, or nil.
 local function offered(w)
-	local o = redis.call("HGET", offers, w)
-	if not o then
-		return nil
-	end
-	local n, t = string.match(o, "^%d+ (%d+) (.*)$")
+	local t, n, ttl = record(w)
 	if t == "-" then
 		return nil
 	end
-	return t, tonumber(n)
+	return t, n, ttl
 end
 
 -- leave takes the waiter w out of the queue.
@@ -136,14 +143,32 @@ local function pass(released)
 	if not h then
 		return
 	end
-	local o = redis.call("HGET", offers, h)
-	if o then
-		local ttl, n, t = string.match(o, "^(%d+) (%d+) (.*)$")
-		if t and t ~= "-" and t ~= released then
-			redis.call("SET", lock, t, "PX", ttl)
-			redis.call("PUBLISH", queue, h .. " " .. n .. " " .. uptime())
-			return
-		end
+	local t, n, ttl = offered(h)
+	if t and t ~= released then
+		redis.call("SET", lock, t, "PX", ttl)
+		redis.call("PUBLISH", queue, h .. " " .. n .. " " .. uptime())
+		return
 	end
 	redis.call("PUBLISH", queue, h)
+end
+
+-- release deletes the lock if it holds token, or, given the waiter w, the
+-- token of a hand-off w takes; takes w, if given, out of the queue; and
+-- then passes the lock on, or wakes the head if w left and the lock is
+-- free. It returns the value the lock held.
+local function release(token, w)
+	local v = redis.call("GET", lock)
+	local free = v ~= false and (v == token or (w ~= nil and v == offered(w)))
+	if free then
+		redis.call("DEL", lock)
+	end
+	if w then
+		leave(w)
+	end
+	if free then
+		pass(v)
+	elseif w then
+		wake()
+	end
+	return v
 end

@@ -6,24 +6,7 @@
 --          whether or not the node still holds the token, and releases a
 --          key handed to an earlier attempt of its there
 -- Returns 1 if deleted, 0 if the key is absent or holds another token.
-local v = redis.call("GET", KEYS[1])
-local mine = v == ARGV[1]
-local free = mine
-if v and not mine and ARGV[2] then
-	free = v == offered(ARGV[2])
-end
-if free then
-	redis.call("DEL", KEYS[1])
-end
-if ARGV[2] then
-	leave(ARGV[2])
-end
-if free then
-	pass(v)
-elseif ARGV[2] then
-	wake()
-end
-if mine then
+if release(ARGV[1], ARGV[2]) == ARGV[1] then
 	return 1
 end
 return 0
