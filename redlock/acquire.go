@@ -255,8 +255,8 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string, w *
 	if err != nil {
 		return nil, b, err
 	}
-	if w != nil && w.hand != nil {
-		l.args[argAttempt] = w.hand.arm(l)
+	if h := w.handoffs(); h != nil {
+		l.args[argAttempt] = h.arm(l)
 	}
 	start := cfg.clock.Now()
 	l.acquired = start
@@ -275,13 +275,13 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string, w *
 		what = fmt.Sprintf("raised its fence to %d", l.fence)
 	}
 	elapsed := cfg.clock.Since(start)
-	validity := clock.Validity(cfg.ttl, elapsed, cfg.driftFactor)
+	validity := validityAfter(cfg, elapsed)
 	b = l.busy(r)
 	c.finish(r, oc)
 	if ok >= c.quorum && validity > 0 {
 		l.until = start.Add(elapsed + validity) // the end of the round plus the validity
-		if w != nil && w.hand != nil {
-			w.hand.disarm()
+		if h := w.handoffs(); h != nil {
+			h.disarm()
 		}
 		return l, b, nil
 	}
@@ -315,9 +315,9 @@ func (l *Lock) acquireOn(ctx context.Context, i int, n *Node) error {
 	granted, pttl, counter, err := n.acquire(ctx, l.keys, l.args[:argsAcquire])
 	l.client.nodeDone(ctx, n, OpAcquire, start, err)
 	l.gate.setAnswer(i, err != nil || granted, counter, pttl)
-	if err == nil && !granted && l.waiter != nil && l.waiter.hand != nil {
+	if h := l.waiter.handoffs(); err == nil && !granted && h != nil {
 		l.client.keepVetted(i) // so that the node's hand-off can count
-		if l.waiter.hand.answered(l, i) {
+		if h.answered(l, i) {
 			l.waiter.ring() // its hand-off's message came before this answer
 		}
 	}

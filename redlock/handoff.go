@@ -5,8 +5,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/quorumlock/quorumlock/clock"
 )
 
 // A hand-off gives a released lock to the first waiter in its queue on the
@@ -160,7 +158,7 @@ func (c *Client) handedOver(h *handoff) *Lock {
 		return nil
 	}
 	elapsed := l.cfg.clock.Since(l.acquired)
-	validity := clock.Validity(l.cfg.ttl, elapsed, l.cfg.driftFactor)
+	validity := validityAfter(&l.cfg, elapsed)
 	if validity <= 0 {
 		return nil
 	}
@@ -194,7 +192,7 @@ func (c *Client) mayHandOff(i int, uptime time.Duration) bool {
 // before that probe.
 func (c *Client) keepVetted(i int) nodeState {
 	st := c.nodes[i].state()
-	if !st.probing && (st.suspect || time.Since(st.probedAt) > revet) {
+	if !st.probing && (st.suspect || st.stale()) {
 		c.revet(c.nodes[i])
 	}
 	return st

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/quorumlock/quorumlock/clock"
 	"github.com/quorumlock/quorumlock/quorum"
 )
 
@@ -186,7 +185,7 @@ func (l *Lock) Extend(ctx context.Context) error {
 	ok, err := r.Wait(ctx, c.quorum)
 	defer c.finish(r, oc) // after r is read below
 	elapsed := cfg.clock.Since(start)
-	validity := clock.Validity(cfg.ttl, elapsed, cfg.driftFactor)
+	validity := validityAfter(cfg, elapsed)
 	switch verdict, notOwners := l.judge(r, ok); {
 	case verdict == confirmed && validity > 0:
 		if err := l.extended(start.Add(elapsed + validity)); err != nil {

@@ -92,6 +92,14 @@ type waiter struct {
 	hand     *handoff // for a lock without fencing; nil for others
 }
 
+// handoffs returns w's hand-off state: nil if w is nil or takes none.
+func (w *waiter) handoffs() *handoff {
+	if w == nil {
+		return nil
+	}
+	return w.hand
+}
+
 // ring wakes the waiter, without blocking; wake-ups coalesce.
 func (w *waiter) ring() {
 	select {

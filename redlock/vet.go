@@ -195,7 +195,7 @@ func (c *Client) admit(ctx context.Context, i int, cfg *config, sent time.Time) 
 	if st.suspect {
 		return fmt.Errorf("not vetted since it may have restarted: %w", errOrNone(st.err))
 	}
-	if !st.probing && time.Since(st.probedAt) > revet {
+	if !st.probing && st.stale() {
 		c.revet(n)
 	}
 	if err := c.refusal(i, cfg.fencing); err != nil {
@@ -213,6 +213,9 @@ func (c *Client) admit(ctx context.Context, i int, cfg *config, sent time.Time) 
 // revet is how often a node in use is vetted again, so that a setting
 // changed at run time (CONFIG SET maxmemory-policy, REPLICAOF) is noticed.
 var revet = time.Minute
+
+// stale reports whether the node was last probed longer than revet ago.
+func (st nodeState) stale() bool { return time.Since(st.probedAt) > revet }
 
 // revet reads n's INFO again in the background, within the node timeout;
 // grants meanwhile are judged by what the node last said.
