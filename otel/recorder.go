@@ -26,7 +26,7 @@ const (
 	numAttempt  = int(redlock.AttemptFailed) + 1
 	numOutcome  = int(redlock.OutcomeUnknown) + 1
 	numLoss     = int(redlock.LossNotRenewed) + 1
-	numOp       = int(redlock.OpInfo) + 1
+	numOp       = int(redlock.OpRights) + 1
 	numErrClass = int(redlock.ErrorClassOther) + 1
 )
 

@@ -107,10 +107,10 @@ func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []stri
 		}
 	}()
 	if retry && c.contended(keys[0], cfg.clock.Now()) {
-		if w, err = c.newWaiter(cfg.rand, hands); err != nil {
+		if w, err = c.newWaiter(cfg, hands, keys); err != nil {
 			return nil, err
 		}
-		c.subscribe(w, keys...)
+		c.subscribe(w)
 	}
 	var (
 		timer clock.Timer
@@ -157,10 +157,10 @@ func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []stri
 				// Queue from now on, and hear of the releases: the
 				// subscription comes before the next attempt, so no
 				// release can fall between them.
-				if w, err = c.newWaiter(cfg.rand, hands); err != nil {
+				if w, err = c.newWaiter(cfg, hands, keys); err != nil {
 					return nil, err
 				}
-				c.subscribe(w, keys...)
+				c.subscribe(w)
 				rang = -1
 				continue
 			}
@@ -259,8 +259,8 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string, w *
 		l.args[argAttempt] = h.arm(l)
 	}
 	start := cfg.clock.Now()
-	l.acquired = start
-	r, oc := l.round(ctx, l.acquireOn)
+	l.acquired, l.sent = start, time.Now()
+	r, oc := l.round(ctx, l.args[:argsAcquire], l.acquireOn)
 	ok, err := r.Wait(ctx, c.quorum)
 	what := "granted it"
 	if ok >= c.quorum && cfg.fencing {
@@ -270,7 +270,7 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string, w *
 			return nil, b, fmt.Errorf("%w: %w", ErrNotObtained, ferr)
 		}
 		c.finish(r, oc)
-		r, oc = l.round(ctx, l.raiseOn)
+		r, oc = l.round(ctx, l.args[:3], l.raiseOn)
 		ok, err = r.Wait(ctx, c.quorum)
 		what = fmt.Sprintf("raised its fence to %d", l.fence)
 	}
@@ -309,10 +309,10 @@ func errOrNone(err error) error {
 // lock there, and records whether it may have set the key and, with
 // fencing, the node's fence counter. A grant counts if the node is vetted
 // and out of quarantine (see [Client.admit]).
-func (l *Lock) acquireOn(ctx context.Context, i int, n *Node) error {
-	sent := time.Now()
+func (l *Lock) acquireOn(ctx context.Context, i int, n *Node, args []any) error {
+	sent, sentC := time.Now(), l.cfg.clock.Now()
 	start := l.client.nodeStart()
-	granted, pttl, counter, err := n.acquire(ctx, l.keys, l.args[:argsAcquire])
+	granted, pttl, counter, err := n.acquire(ctx, l.keys, args)
 	l.client.nodeDone(ctx, n, OpAcquire, start, err)
 	l.gate.setAnswer(i, err != nil || granted, counter, pttl)
 	if h := l.waiter.handoffs(); err == nil && !granted && h != nil {
@@ -329,7 +329,7 @@ func (l *Lock) acquireOn(ctx context.Context, i int, n *Node) error {
 	case !granted:
 		return n.nodeErr(errQueued)
 	}
-	if err := l.client.admit(ctx, i, &l.cfg, sent); err != nil {
+	if err := l.client.admit(ctx, i, &l.cfg, sent, sentC); err != nil {
 		return n.nodeErr(err)
 	}
 	return nil
@@ -340,7 +340,7 @@ func (l *Lock) acquireOn(ctx context.Context, i int, n *Node) error {
 // no expiry; -1 if the lock is free but earlier waiters are queued); with
 // fencing, the node's fence counter.
 func (n *Node) acquire(ctx context.Context, keys []string, args []any) (granted bool, pttl time.Duration, counter uint64, err error) {
-	reply, _, err := n.run(ctx, n.salty.acquire, keys, args)
+	reply, _, err := n.run(ctx, acquireScript, keys, args)
 	if err != nil {
 		return false, 0, 0, n.nodeErr(err)
 	}
@@ -349,7 +349,7 @@ func (n *Node) acquire(ctx context.Context, keys []string, args []any) (granted 
 		code = pair[0]
 		s, _ := pair[1].(string)
 		if counter, err = strconv.ParseUint(s, 10, 64); err != nil {
-			return false, 0, 0, n.nodeErr(fmt.Errorf("unexpected fence counter %q from %s", s, n.salty.acquire.name))
+			return false, 0, 0, n.nodeErr(fmt.Errorf("unexpected fence counter %q from %s", s, acquireScript.name))
 		}
 	}
 	switch v, isInt := code.(int64); {
@@ -360,7 +360,7 @@ func (n *Node) acquire(ctx context.Context, keys []string, args []any) (granted 
 	case isInt && v <= -2:
 		return false, time.Duration(-1-v) * time.Millisecond, counter, nil
 	}
-	return false, 0, 0, n.nodeErr(fmt.Errorf("unexpected reply %v to %s", reply, n.salty.acquire.name))
+	return false, 0, 0, n.nodeErr(fmt.Errorf("unexpected reply %v to %s", reply, acquireScript.name))
 }
 
 // busy reads from r, a failed acquiring round, whether the lock is held or

@@ -20,10 +20,13 @@ type Client struct {
 	cfg    config
 	bg     background // background rounds and undo releases
 
-	vetMu  sync.Mutex
-	vetted []nodeVerdict // per node
-	logged sync.Map      // findings and quarantines already logged
-	busy   sync.Map      // key -> when an attempt last found it busy
+	vetMu    sync.Mutex
+	vetted   []nodeVerdict // per node, with and without fencing
+	restarts []restartSeen // per node
+	logged   sync.Map      // findings and quarantines already logged
+	busy     sync.Map      // key -> when an attempt last found it busy
+
+	goneArg any // how long, in ms, a waiter that left a queue is marked gone there
 }
 
 // New returns a Client for nodes, one per independent Redis master, with
@@ -51,10 +54,12 @@ func New(nodes []*Node, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	return &Client{
-		nodes:  append([]*Node(nil), nodes...),
-		quorum: quorum.Majority(len(nodes)),
-		cfg:    cfg,
-		vetted: make([]nodeVerdict, 2*len(nodes)),
+		nodes:    append([]*Node(nil), nodes...),
+		quorum:   quorum.Majority(len(nodes)),
+		cfg:      cfg,
+		vetted:   make([]nodeVerdict, 2*len(nodes)),
+		restarts: make([]restartSeen, len(nodes)),
+		goneArg:  goneFor(cfg.nodeTimeout).Milliseconds(),
 	}, nil
 }
 

@@ -32,9 +32,9 @@ func (l *Lock) drawFence(r *quorum.Round) error {
 }
 
 // raiseOn is phase two on node i.
-func (l *Lock) raiseOn(ctx context.Context, _ int, n *Node) error {
+func (l *Lock) raiseOn(ctx context.Context, _ int, n *Node, args []any) error {
 	start := l.client.nodeStart()
-	reply, _, err := n.run(ctx, fenceScript, l.keys, []any{l.args[0], l.args[argFence]})
+	reply, _, err := n.run(ctx, fenceScript, l.keys, args)
 	l.client.nodeDone(ctx, n, OpFence, start, err)
 	if err != nil {
 		return n.nodeErr(err)

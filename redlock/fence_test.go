@@ -21,13 +21,16 @@ func TestLock_Fence(t *testing.T) {
 		require.NoError(t, err)
 		assert.Zero(t, l.Fence())
 		require.NoError(t, l.Unlock(context.Background()))
-		assert.Empty(t, c.Keys(redlock.FenceKey), "no counters without fencing")
+		assert.Empty(t, c.Keys(redlock.Reserved+"fence"), "no high-water mark without fencing")
+		assert.Empty(t, c.Keys(redlock.Reserved+"f:plain"), "no counter without fencing")
 	})
 
 	t.Run("tokens increase strictly over successive grants with nodes failing and restarting", func(t *testing.T) {
 		fake := clock.NewFake(time.Unix(1000, 0)) // the servers' uptime
 		tc := testcluster.New(t, testcluster.Options{Clock: fake})
-		client, err := redlock.New(tc.Nodes, redlock.WithFencing(), redlock.WithNodeTimeout(2*time.Second))
+		// The client's clock times the quarantine of the nodes whose
+		// restarts it sees; the servers' clock their uptime.
+		client, err := redlock.New(tc.Nodes, redlock.WithFencing(), redlock.WithNodeTimeout(2*time.Second), redlock.WithClock(fake))
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = client.Close() })
 		ctx := context.Background()
@@ -48,6 +51,9 @@ func TestLock_Fence(t *testing.T) {
 			require.Greater(t, l.Fence(), last, "round %d: fence %d after %d", round, l.Fence(), last)
 			last = l.Fence()
 			require.NoError(t, l.Unlock(ctx))
+			// Every node has answered before time passes: a restart seen
+			// late would be quarantined from then on.
+			require.NoError(t, client.Close())
 		}
 		assert.Equal(t, uint64(rounds), last, "one grant per round, each one higher")
 	})
@@ -76,9 +82,9 @@ func TestLock_Fence(t *testing.T) {
 		_ = a.Unlock(ctx)
 	})
 
-	t.Run("the fence key is reserved", func(t *testing.T) {
+	t.Run("the fence keys are reserved", func(t *testing.T) {
 		c := newCluster(t, 3)
-		_, err := c.client(t).TryLock(context.Background(), redlock.FenceKey)
+		_, err := c.client(t).TryLock(context.Background(), redlock.Reserved+"fence")
 		require.ErrorIs(t, err, redlock.ErrInvalidArgument)
 		assert.ErrorContains(t, err, "reserved")
 	})

@@ -59,17 +59,17 @@ import (
 // reaches the head of the queue by then, and then holds it until the ttl
 // runs out, as a holder that dies does.
 type handoff struct {
-	mu       sync.Mutex
-	n        uint64          // the number of the attempt whose hand-off counts; 0 before the first
-	lock     *Lock           // that attempt, until it is granted or handed over
-	busy     []bool          // node i answered attempt n: the lock was busy
-	handed   []bool          // node i handed the lock to attempt n
-	uptime   []time.Duration // the uptime node i reported with it; -1 if none
-	messages int             // hand-off messages for attempt n
+	mu          sync.Mutex
+	n           uint64   // the number of the attempt whose hand-off counts; 0 before the first
+	lock        *Lock    // that attempt, until it is granted or handed over
+	busy        []bool   // node i answered attempt n: the lock was busy
+	handed      []bool   // node i handed the lock to attempt n
+	incarnation []string // the incarnation of node i's server with which it did
+	messages    int      // hand-off messages for attempt n
 }
 
 func newHandoff(nodes int) *handoff {
-	return &handoff{busy: make([]bool, nodes), handed: make([]bool, nodes), uptime: make([]time.Duration, nodes)}
+	return &handoff{busy: make([]bool, nodes), handed: make([]bool, nodes), incarnation: make([]string, nodes)}
 }
 
 // arm makes l, an attempt about to be sent, the one whose hand-off counts,
@@ -104,28 +104,28 @@ func (h *handoff) answered(l *Lock, i int) (late bool) {
 	return h.handed[i]
 }
 
-// heard records a hand-off message from node i, its text after the
-// waiter's id: "<attempt> <uptime in s or ->". It reports whether the
-// message names the attempt whose hand-off counts.
-func (h *handoff) heard(i int, text string) bool {
-	num, up, ok := strings.Cut(text, " ")
+// heard records a hand-off message from node i, its text after the kind:
+// "<attempt> <incarnation> <key>". It reports whether the message names
+// the attempt whose hand-off counts, of the lock key.
+func (h *handoff) heard(i int, text, key string) bool {
+	num, rest, ok := strings.Cut(text, " ")
 	if !ok {
+		return false
+	}
+	inc, k, ok := strings.Cut(rest, " ")
+	if !ok || k != key || inc == "" {
 		return false
 	}
 	n, err := strconv.ParseUint(num, 10, 64)
 	if err != nil {
 		return false
 	}
-	uptime := time.Duration(-1)
-	if s, err := strconv.ParseInt(up, 10, 64); err == nil && s >= 0 {
-		uptime = time.Duration(s) * time.Second
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.lock == nil || n != h.n {
 		return false
 	}
-	h.handed[i], h.uptime[i] = true, uptime
+	h.handed[i], h.incarnation[i] = true, inc
 	h.messages++
 	return true
 }
@@ -150,7 +150,7 @@ func (c *Client) handedOver(h *handoff) *Lock {
 	}
 	count := 0
 	for i := range c.nodes {
-		if h.handed[i] && h.busy[i] && c.mayHandOff(i, h.uptime[i]) {
+		if h.handed[i] && h.busy[i] && c.mayHandOff(i, h.incarnation[i], l.sent, l.acquired) == nil {
 			count++
 		}
 	}
@@ -167,24 +167,30 @@ func (c *Client) handedOver(h *handoff) *Lock {
 	return l
 }
 
-// mayHandOff reports whether node i's hand-off counts, up for uptime when
-// it made it (-1 if unknown): the checks of [Client.admit] that need no
-// command. The uptime read with the hand-off tells of a restart before it;
-// a node that is suspect all the same (never probed, or one of this
-// client's scripts met NOSCRIPT there since its last probe) is probed in
-// the background, and its hand-offs count from then on; so is one that
+// mayHandOff returns why node i's hand-off, made in its server's
+// incarnation inc to an attempt sent at sent, does not count, or nil: the
+// checks of [Client.admit] that need no command; sentC is sent on the
+// client's clock. A hand-off in a new
+// incarnation does not count: the server restarted or lost its data since
+// the node last saw it, and its quarantine starts. A node that is suspect
+// (never probed, or a new incarnation seen since its last probe) is probed
+// in the background, and its hand-offs count from then on; so is one that
 // answers a waiter's attempt (see [Lock.acquireOn]), so that the first
 // hand-off counts. A node last vetted longer than revet ago is vetted again
 // in the background, as by admit.
-func (c *Client) mayHandOff(i int, uptime time.Duration) bool {
-	if c.keepVetted(i).suspect {
-		return false
+func (c *Client) mayHandOff(i int, inc string, sent, sentC time.Time) error {
+	n := c.nodes[i]
+	if n.sawIncarnation(inc) {
+		return errRestarted
 	}
-	if c.refusal(i, false) != nil {
-		return false
+	st := c.keepVetted(i)
+	if st.suspect {
+		return errSuspect
 	}
-	q := c.cfg.quarantine
-	return q == 0 || uptime >= q
+	if err := c.refusal(i, false); err != nil {
+		return err
+	}
+	return c.quarantined(n, i, st, sent, sentC)
 }
 
 // keepVetted probes node i in the background if it is suspect, or was last

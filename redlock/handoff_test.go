@@ -2,6 +2,7 @@ package redlock
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -13,48 +14,57 @@ import (
 )
 
 // upConn is a Conn to a server, named by the letter, that has been up for
-// an hour. It runs no script.
-type upConn byte
+// up seconds. It runs no script.
+type upConn struct {
+	id byte
+	up int
+}
 
 func (upConn) EvalSHA(context.Context, string, []string, []any) (any, error) { return nil, nil }
 func (upConn) Eval(context.Context, string, []string, []any) (any, error)    { return nil, nil }
 func (c upConn) Info(context.Context) (string, error) {
-	return "# Server\r\nrun_id:" + strings.Repeat(string(c), 40) + "\r\nuptime_in_seconds:3600\r\nrole:master\r\naof_enabled:1\r\nmaxmemory_policy:noeviction\r\n", nil
+	return fmt.Sprintf("# Server\r\nrun_id:%s\r\nuptime_in_seconds:%d\r\nrole:master\r\naof_enabled:1\r\nmaxmemory_policy:noeviction\r\n",
+		strings.Repeat(string(c.id), 40), c.up), nil
 }
 func (upConn) Close() error { return nil }
 
 // A hand-off counts from a quorum of nodes that answered the waiter's
-// latest attempt "busy", then named that attempt, and were up for longer
-// than the quarantine; and only within the attempt's validity.
+// latest attempt "busy", then named that attempt in the server's
+// incarnation the node knew, and were up for longer than the quarantine;
+// and only within the attempt's validity.
 func TestHandoff_counts(t *testing.T) {
 	var nodes []*Node
-	for i := range 3 {
-		n, err := NewNode(string(rune('a'+i)), upConn('a'+i))
+	for i, up := range []int{3600, 3600, 3600, 5} {
+		n, err := NewNode(string(rune('a'+i)), upConn{byte('a' + i), up})
 		require.NoError(t, err)
 		nodes = append(nodes, n)
 	}
 	fake := clock.NewFake(time.Now())
-	c, err := New(nodes, WithClock(fake))
+	c, err := New(nodes[:3], WithClock(fake))
 	require.NoError(t, err)
 	defer c.Close()
-	for _, n := range nodes {
+	inc := func(i int) string { return fmt.Sprintf("%040x.1", i+1) }
+	for i, n := range nodes {
+		n.sawIncarnation(inc(i))
 		require.NoError(t, n.probe(context.Background()))
 	}
-	w, err := c.newWaiter(c.cfg.rand, true)
+	w, err := c.newWaiter(&c.cfg, true, []string{"x"})
 	require.NoError(t, err)
 	newAttempt := func() *Lock {
 		l, err := c.newLock(&c.cfg, "x", "x", w)
 		require.NoError(t, err)
 		assert.NotEmpty(t, w.hand.arm(l))
-		l.acquired = fake.Now()
+		l.acquired, l.sent = fake.Now(), time.Now()
 		return l
 	}
+	msg := func(attempt, i int) string { return fmt.Sprintf("%d %s x", attempt, inc(i)) }
 
 	handed := func() bool { return c.handedOver(w.hand) != nil }
 	l := newAttempt()
-	assert.False(t, w.hand.heard(0, "2 3600"), "a message naming another attempt")
-	assert.True(t, w.hand.heard(0, "1 3600"))
-	assert.True(t, w.hand.heard(1, "1 3600"))
+	assert.False(t, w.hand.heard(0, msg(2, 0), "x"), "a message naming another attempt")
+	assert.False(t, w.hand.heard(0, msg(1, 0), "y"), "a message naming another key")
+	assert.True(t, w.hand.heard(0, msg(1, 0), "x"))
+	assert.True(t, w.hand.heard(1, msg(1, 1), "x"))
 	assert.False(t, handed(), "handed over by nodes that had not answered the attempt")
 	w.hand.answered(l, 0)
 	w.hand.answered(l, 1)
@@ -62,28 +72,37 @@ func TestHandoff_counts(t *testing.T) {
 	assert.False(t, handed(), "handed over with the messages of an earlier attempt")
 
 	l = newAttempt()
-	for i := range 2 {
-		w.hand.answered(l, i)
-	}
-	assert.True(t, w.hand.heard(0, "3 3600"))
-	assert.True(t, w.hand.heard(1, "3 5"))
-	assert.False(t, handed(), "handed over by a node up 5s, within the quarantine")
-	assert.True(t, w.hand.heard(2, "3 -"))
-	w.hand.answered(l, 2)
-	assert.False(t, handed(), "handed over by a node that did not tell its uptime")
-
-	l = newAttempt()
 	for i := range 3 {
 		w.hand.answered(l, i)
-		assert.True(t, w.hand.heard(i, "4 3600"))
+	}
+	assert.True(t, w.hand.heard(0, msg(3, 0), "x"))
+	assert.True(t, w.hand.heard(1, "3 "+inc(1)+"-restarted x", "x"))
+	assert.False(t, handed(), "handed over by a node whose server's incarnation changed")
+	assert.True(t, w.hand.heard(2, msg(3, 2), "x"))
+	assert.True(t, handed(), "handed over by two nodes")
+	require.NoError(t, nodes[1].probe(context.Background()))
+	assert.ErrorContains(t, c.mayHandOff(1, inc(1)+"-restarted", time.Now(), fake.Now()), "quarantine",
+		"a node whose server restarted, in quarantine from when it was seen, whatever its uptime")
+
+	c4, err := New([]*Node{nodes[0], nodes[3], nodes[2]}, WithClock(fake))
+	require.NoError(t, err)
+	defer c4.Close()
+	assert.ErrorContains(t, c4.mayHandOff(1, inc(3), time.Now(), fake.Now()), "quarantine", "a node up for 5s")
+
+	w, err = c.newWaiter(&c.cfg, true, []string{"x"})
+	require.NoError(t, err)
+	l = newAttempt()
+	for _, i := range []int{0, 2} {
+		w.hand.answered(l, i)
+		assert.True(t, w.hand.heard(i, msg(1, i), "x"))
 	}
 	fake.Advance(c.cfg.ttl)
 	assert.False(t, handed(), "handed over after the attempt's ttl")
 
 	l = newAttempt()
-	for i := range 2 {
+	for _, i := range []int{0, 2} {
 		w.hand.answered(l, i)
-		assert.True(t, w.hand.heard(i, "5 3600"))
+		assert.True(t, w.hand.heard(i, msg(2, i), "x"))
 	}
 	fake.Advance(time.Second)
 	got := c.handedOver(w.hand)

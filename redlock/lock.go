@@ -27,16 +27,17 @@ type Lock struct {
 	key    string
 	token  string
 
-	// The commands' KEYS and ARGV, built once and shared by every node:
-	// keys is {key} or, with fencing, {key, fence hash}; args is {token,
-	// ttl in ms, waiter id, waiter's place, waiter's life, the attempt's
-	// number if the waiter takes a hand-off, fence}, the fence written once
-	// drawn, before any command reads it. The acquiring script takes
-	// args[:argsAcquire], extending args[:2], a release keys[:1] and
-	// args[:1].
+	// The commands' KEYS and ARGV (after the first, which is each node's
+	// own: see [Node.run]), built once and shared by every node: keys is
+	// {key}; args is {token, ttl in ms, fence ("" without fencing, "0"
+	// until drawn), waiter id, waiter's place, waiter's life, the attempt's
+	// number if the waiter takes a hand-off}, the fence written once drawn,
+	// before any command reads it. The acquiring script takes
+	// args[:argsAcquire], extending args[:2], raising and healing
+	// args[:3], a release releaseArgs.
 	keys   []string
 	args   []any
-	keyBuf [2]string
+	keyBuf [1]string
 	argBuf [7]any
 
 	// waiter is the Lock or Semaphore call that made this attempt, if it
@@ -44,11 +45,13 @@ type Lock struct {
 	waiter *waiter
 
 	acquired time.Time // when the acquiring round began
+	sent     time.Time // the same, on the real clock, to compare with what nodes know
 	fence    uint64    // the fencing token; 0 without fencing
 
-	// releaseArgs is args[:1], or {token, waiter id} for a lock granted to
-	// a waiter, which leaves the queue with the release (until then it
-	// stays first in it, or until its life there ends).
+	// releaseArgs is args[:1], or {token, waiter id, how long it is marked
+	// gone} for a lock granted to a waiter, which leaves the queue with the
+	// release (until then it stays first in it, or until its life there
+	// ends).
 	releaseArgs []any
 
 	gate gate       // one command at a time per node
@@ -62,12 +65,12 @@ type Lock struct {
 }
 
 // argsAcquire is how many of a lock's args the acquiring script takes;
-// argAttempt and argFence are the indexes of the attempt's number and of
-// the fence.
+// argFence and argAttempt are the indexes of the fence and of the attempt's
+// number.
 const (
-	argsAcquire = 6
-	argAttempt  = 5
-	argFence    = 6
+	argsAcquire = 7
+	argFence    = 2
+	argAttempt  = 6
 )
 
 // newLock returns a lock with a fresh token, not yet acquired, for the
@@ -79,32 +82,33 @@ func (c *Client) newLock(cfg *config, name, key string, w *waiter) (*Lock, error
 	}
 	l := &Lock{client: c, cfg: *cfg, name: name, key: key, token: token}
 	l.keyBuf[0] = key
-	l.keys = l.keyBuf[:1]
+	l.keys = l.keyBuf[:]
+	fence := noFence
 	if cfg.fencing {
-		l.keyBuf[1] = cfg.prefix + FenceKey
-		l.keys = l.keyBuf[:2]
+		fence = undrawnFence
 	}
-	l.argBuf = [7]any{token, cfg.ttl.Milliseconds(), noWaiter, zeroScore, queueLifeArg, noHandoff, noFence}
+	l.argBuf = [7]any{token, cfg.ttl.Milliseconds(), fence, noWaiter, zeroScore, queueLifeArg, noHandoff}
 	if w != nil {
 		l.waiter = w
-		l.argBuf[2], l.argBuf[3] = w.idArg, w.score
+		l.argBuf[3], l.argBuf[4] = w.idArg, w.score
 	}
 	l.args = l.argBuf[:]
 	l.releaseArgs = l.args[:1]
 	if w != nil {
-		l.releaseArgs = []any{token, w.idArg}
+		l.releaseArgs = []any{token, w.idArg, c.goneArg}
 	}
 	l.gate.init(len(c.nodes))
 	return l, nil
 }
 
 // Boxed once: the acquiring script's arguments for no waiter and no
-// hand-off, and a fence not yet drawn.
+// hand-off, and the fence of a lock without fencing or not yet drawn.
 var (
-	noWaiter  any = ""
-	zeroScore any = int64(0)
-	noHandoff any = ""
-	noFence   any = "0"
+	noWaiter     any = ""
+	zeroScore    any = int64(0)
+	noHandoff    any = ""
+	noFence      any = ""
+	undrawnFence any = "0"
 )
 
 // Name returns the lock's name, as given to Lock or TryLock; for a permit,
@@ -181,7 +185,7 @@ func (l *Lock) Extend(ctx context.Context) error {
 	if until := l.Until(); !start.Before(until) {
 		return l.extendLost(ctx, LossExpired, 0, fmt.Errorf("%w: %q: validity lapsed %v ago", ErrLost, l.name, start.Sub(until)))
 	}
-	r, oc := l.round(ctx, l.extendOn)
+	r, oc := l.round(ctx, l.args[:2], l.extendOn)
 	ok, err := r.Wait(ctx, c.quorum)
 	defer c.finish(r, oc) // after r is read below
 	elapsed := cfg.clock.Since(start)
@@ -274,9 +278,9 @@ func (l *Lock) Unlock(ctx context.Context) error {
 
 	c := l.client
 	trust := l.cfg.clock.Now().Before(until) // sent within validity
-	r, oc := l.round(ctx, func(ctx context.Context, _ int, n *Node) error {
+	r, oc := l.round(ctx, l.releaseArgs, func(ctx context.Context, _ int, n *Node, args []any) error {
 		start := c.nodeStart()
-		err := n.compare(ctx, releaseScript, l.keys[:1], l.releaseArgs, trust)
+		err := n.compare(ctx, releaseScript, l.keys, args, trust)
 		c.nodeDone(ctx, n, OpRelease, start, err)
 		return err
 	})
@@ -298,9 +302,9 @@ func (l *Lock) Unlock(ctx context.Context) error {
 
 // extendOn extends the lock on node i, and notes whether the node had lost
 // the key, so that it can be healed.
-func (l *Lock) extendOn(ctx context.Context, i int, n *Node) error {
+func (l *Lock) extendOn(ctx context.Context, i int, n *Node, args []any) error {
 	start := l.client.nodeStart()
-	reply, _, err := n.run(ctx, n.salty.extend, l.keys[:1], l.args[:2])
+	reply, _, err := n.run(ctx, extendScript, l.keys, args)
 	l.client.nodeDone(ctx, n, OpExtend, start, err)
 	if err != nil {
 		return n.nodeErr(err)
@@ -315,7 +319,7 @@ func (l *Lock) extendOn(ctx context.Context, i int, n *Node) error {
 	case isInt && v == -1:
 		return n.nodeErr(errNotOwner)
 	}
-	return n.nodeErr(fmt.Errorf("unexpected reply %v to %s", reply, n.salty.extend.name))
+	return n.nodeErr(fmt.Errorf("unexpected reply %v to %s", reply, extendScript.name))
 }
 
 // heal sets the lock again, in the background, on the nodes that answer
@@ -334,13 +338,12 @@ func (l *Lock) heal(r *quorum.Round) {
 		return
 	}
 	c := l.client
-	healArgs := []any{l.args[0], l.args[1], l.args[argFence]}
-	hr, oc := l.round(context.Background(), func(ctx context.Context, i int, n *Node) error {
+	hr, oc := l.round(context.Background(), l.args[:3], func(ctx context.Context, i int, n *Node, args []any) error {
 		if !l.gate.absent(i) {
 			return nil
 		}
 		start := c.nodeStart()
-		_, _, err := n.run(ctx, n.salty.heal, l.keys, healArgs)
+		_, _, err := n.run(ctx, healScript, l.keys, args)
 		c.nodeDone(ctx, n, OpHeal, start, err)
 		return err
 	})

@@ -190,10 +190,13 @@ const (
 	OpStatus
 	// OpInfo: reading INFO, to vet a node or time its quarantine.
 	OpInfo
+	// OpRights: trying, for [Client.Vet], whether the client may publish
+	// and subscribe on the waiters' channels.
+	OpRights
 )
 
 var opNames = [...]string{OpAcquire: "acquire", OpFence: "fence", OpExtend: "extend", OpHeal: "heal",
-	OpRelease: "release", OpLeave: "leave", OpStatus: "status", OpInfo: "info"}
+	OpRelease: "release", OpLeave: "leave", OpStatus: "status", OpInfo: "info", OpRights: "rights"}
 
 // String returns the operation's name: "acquire", "fence", "extend",
 // "heal", "release", "leave", "status" or "info".

@@ -53,14 +53,13 @@ type Conn interface {
 // A Node is one independent Redis master taking part in the lock. Build one
 // with [NewNode] from a [Conn], or with [ParseURL]. A Node is safe for
 // concurrent use and may serve several clients; make it once and keep it,
-// since each Node caches scripts of its own on its server (see
-// [WithQuarantine]).
+// since a node remembers what it has seen of its server: the server's
+// incarnation, which tells it of restarts (see [WithQuarantine]).
 type Node struct {
 	name  string // unique among a client's nodes: host:port for URL nodes
 	desc  string // for String: the URL with any secret masked
 	conn  Conn
-	salty salted // this node's own copies of the scripts that set keys
-	watch watch  // what the node's restarts tell
+	watch watch // what the node knows of its server
 }
 
 // NewNode returns a Node that sends its commands through conn. name names
@@ -80,9 +79,7 @@ func NewNode(name string, conn Conn) (*Node, error) {
 func newNode(name, desc string, conn Conn) (*Node, error) {
 	n := &Node{name: name, desc: desc, conn: conn}
 	n.watch.suspect = true // until a first probe
-	if err := n.salty.init(); err != nil {
-		return nil, err
-	}
+	n.watch.seen, n.watch.source = "", "!"
 	return n, nil
 }
 
@@ -107,24 +104,31 @@ func (n *Node) String() string { return n.desc }
 func (n *Node) Close() error { return n.conn.Close() }
 
 // run runs s on the node with keys and args: by its digest, then by its
-// source if the server does not have it cached. Every script of ours is
-// idempotent, so one that met a connection the server had closed, as pooled
-// connections are after a restart, is sent again, a few times at most; how
-// tells whether it was, and what the server knew when it was.
+// source if the server does not have it cached. args[0] is left for the
+// node's incarnation (see node.lua), which run writes: args must be the
+// node's own. Every script of ours is idempotent, so one that met a
+// connection the server had closed, as pooled connections are after a
+// restart, is sent again, a few times at most; how tells whether it was,
+// and what the server knew when it was. A reply that tells of a new
+// incarnation is recorded (see [Node.sawIncarnation]) and unwrapped.
 func (n *Node) run(ctx context.Context, s *script, keys []string, args []any) (reply any, how sending, err error) {
+	args[0] = n.seenArg()
 	for try := range staleRetries {
 		reply, err = n.conn.EvalSHA(ctx, s.sha, keys, args)
 		fresh := redisCode(err) == "NOSCRIPT"
 		if fresh {
-			n.noScript(s)
-			reply, err = n.conn.Eval(ctx, s.src, keys, args)
+			reply, err = n.conn.Eval(ctx, s.src, keys, n.bySource(args))
+		}
+		var changed bool
+		if err == nil {
+			reply, changed, err = n.unwrap(reply, s)
 		}
 		switch {
 		case staleConn(err):
 			continue
 		case try == 0:
 			return reply, sentOnce, err
-		case fresh:
+		case fresh || changed:
 			return reply, sentAgainFresh, err
 		}
 		return reply, sentAgain, err
@@ -138,13 +142,15 @@ type sending int
 const (
 	sentOnce       sending = iota // in one copy
 	sentAgain                     // again, after a broken connection: an earlier copy may have run
-	sentAgainFresh                // again, to a server that had forgotten the script: restarted (or flushed) since, so what an earlier copy did may be lost with its data
+	sentAgainFresh                // again, to a server that had forgotten the script or changed its incarnation: restarted (or flushed) since, so what an earlier copy did may be lost with its data
 )
 
 // evalSource runs s by its source, without relying on the server's cache:
 // for undoing a failed attempt on a node that may have just restarted, or
 // be frozen, where a NOSCRIPT answer would come too late to be followed.
+// args is as for [Node.run].
 func (n *Node) evalSource(ctx context.Context, s *script, keys []string, args []any) (any, error) {
+	args[0] = n.sourceArg()
 	var reply any
 	var err error
 	for range staleRetries {
@@ -152,8 +158,41 @@ func (n *Node) evalSource(ctx context.Context, s *script, keys []string, args []
 			break
 		}
 	}
+	if err == nil {
+		reply, _, err = n.unwrap(reply, s)
+	}
 	return reply, err
 }
+
+// bySource returns a copy of args, a script's arguments by its digest, for
+// sending it by its source.
+func (n *Node) bySource(args []any) []any {
+	out := append([]any(nil), args...)
+	out[0] = n.sourceArg()
+	return out
+}
+
+// unwrap returns a script's reply as the script made it, recording a new
+// incarnation if the reply tells of one (see node.lua), and reports
+// whether it did.
+func (n *Node) unwrap(reply any, s *script) (any, bool, error) {
+	wrapped, ok := reply.([]any)
+	if !ok || len(wrapped) != 3 {
+		return reply, false, nil
+	}
+	if tag, _ := wrapped[0].(string); tag != incarnationKey {
+		return reply, false, nil
+	}
+	inc, ok := wrapped[1].(string)
+	if !ok || inc == "" {
+		return nil, false, fmt.Errorf("unexpected incarnation %v from %s", wrapped[1], s.name)
+	}
+	return wrapped[2], n.sawIncarnation(inc), nil
+}
+
+// incarnationKey is the key of a server's incarnation, and the tag of a
+// reply that tells of a new one (see node.lua).
+const incarnationKey = Reserved + "incarnation"
 
 // staleRetries bounds the sends of a script whose connections turn out to
 // be closed by the server.

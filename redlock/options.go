@@ -339,7 +339,7 @@ func (c *config) validate() error {
 
 // allRisks has the bit of every Risk set.
 const allRisks = 1<<RiskEviction | 1<<RiskReplica | 1<<RiskClusterMode | 1<<RiskDuplicate |
-	1<<RiskNoPersistence | 1<<RiskEvenNodes | 1<<RiskUnprobed
+	1<<RiskNoPersistence | 1<<RiskEvenNodes | 1<<RiskUnprobed | 1<<RiskNoNotify
 
 // accepts reports whether r was accepted with WithAcceptRisks.
 func (c *config) accepts(r Risk) bool { return r > 0 && r < 31 && c.accepted&(1<<r) != 0 }

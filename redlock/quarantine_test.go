@@ -33,7 +33,7 @@ func TestQuarantine(t *testing.T) {
 		tc := testcluster.New(t, testcluster.Options{Clock: fake})
 		const ttl = 10 * time.Second
 		newClient := func() *redlock.Client {
-			c, err := redlock.New(tc.Nodes, redlock.WithTTL(ttl), redlock.WithNodeTimeout(500*time.Millisecond))
+			c, err := redlock.New(tc.Nodes, redlock.WithTTL(ttl), redlock.WithNodeTimeout(500*time.Millisecond), redlock.WithClock(fake))
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = c.Close() })
 			return c

@@ -1,16 +1,28 @@
 -- queue.lua: the waiters' queue of a lock, put before the scripts that use
--- it. The queue of a lock key is two keys in the reserved namespace
--- {quorumlock}: a sorted set of waiter ids by the time each began waiting
--- (the same on every node, so every node orders them alike), a hash of the
--- server time, in ms, until which each is alive, and a hash of the hand-off
--- each waiter of a lock may take: "<ttl ms> <attempt> <token>", its latest
--- failed attempt's, or "0 <attempt> -" once an attempt was granted. A
--- waiter stays alive by trying again; a dead one is dropped when it reaches
--- the head. A waiter that takes hand-offs and has given up leaves a key
--- behind for a while ("{quorumlock}:g:" .. lock key .. ":" .. its id), so
--- that a straggling attempt of its neither queues it again nor registers
--- an offer. The functions act on the queue of KEYS[1] unless use names
--- another lock key.
+-- it (after node.lua and fences.lua). The queue of a lock key is three keys in the
+-- reserved namespace {quorumlock}: a sorted set of waiter ids by the time
+-- each began waiting (the same on every node, so every node orders them
+-- alike; the node moves a place older than a waiter's life in a queue up
+-- to its own time less that life, so that a client whose clock is behind
+-- gains at most that over the others), a hash of the server time, in ms,
+-- until which each is alive, and a hash of the hand-off each waiter of a
+-- lock may take: "<ttl ms> <attempt> <token>", its latest failed
+-- attempt's, or "0 <attempt> -" once an attempt was granted. A waiter stays
+-- alive by trying again; a dead one is dropped when it reaches the head.
+-- A waiter that has left the queue (given up, or released the lock it was
+-- granted) leaves a key behind for a while ("{quorumlock}:g:" .. lock key
+-- .. ":" .. its id), so that a straggling attempt of its neither queues it
+-- again nor registers an offer.
+--
+-- A waiter hears of its turn on a channel of its own, "{quorumlock}:c:" ..
+-- its id: "w <lock key>" when the lock is free and it is first, "h <attempt>
+-- <incarnation> <lock key>" when the lock was handed to it. The lock is
+-- handed to it only if the message reached it: a waiter whose process has
+-- died, or that cannot subscribe, is not handed the lock, and a waiter
+-- that cannot be told finds the lock when it tries again.
+--
+-- The functions act on the queue of KEYS[1] unless use names another lock
+-- key.
 local lock, queue, alive, offers
 
 -- use makes the functions below act on the lock key k and its queue.
@@ -50,12 +62,23 @@ local function head(now)
 	end
 end
 
--- join queues the waiter w at its place score, or keeps it there, alive
--- for life ms more.
+-- gone is the key that marks the waiter w as gone from the queue.
+local function gone(w)
+	return "{quorumlock}:g:" .. lock .. ":" .. w
+end
+
+-- has_gone reports whether the waiter w has left the queue for good.
+local function has_gone(w)
+	return redis.call("EXISTS", gone(w)) == 1
+end
+
+-- join queues the waiter w at its place score (no earlier than life ms
+-- before now), or keeps it there, alive for life ms more.
 local function join(w, score, life)
 	life = tonumber(life)
-	redis.call("ZADD", queue, "NX", score, w)
-	redis.call("HSET", alive, w, now_ms() + life)
+	local now = now_ms()
+	redis.call("ZADD", queue, "NX", math.max(tonumber(score), now - life), w)
+	redis.call("HSET", alive, w, now + life)
 	redis.call("PEXPIRE", queue, 2 * life)
 	redis.call("PEXPIRE", alive, 2 * life)
 end
@@ -88,11 +111,6 @@ local function offer(w, n, t, ttl, life)
 	redis.call("PEXPIRE", offers, 2 * tonumber(life))
 end
 
--- gone is the key that marks the waiter w as gone from the queue.
-local function gone(w)
-	return "{quorumlock}:g:" .. lock .. ":" .. w
-end
-
 -- offered returns the token, the attempt and the ttl of the hand-off the
 -- waiter w takes, or nil.
 local function offered(w)
@@ -103,71 +121,78 @@ local function offered(w)
 	return t, n, ttl
 end
 
--- leave takes the waiter w out of the queue.
-local function leave(w)
+-- leave takes the waiter w out of the queue; for ms > 0 it is marked gone
+-- for that long.
+local function leave(w, ms)
 	redis.call("ZREM", queue, w)
 	redis.call("HDEL", alive, w)
 	redis.call("HDEL", offers, w)
-end
-
--- wake tells the new head, if the lock is free, that its turn has come, on
--- the channel named like the queue.
-local function wake()
-	if redis.call("EXISTS", lock) == 0 and redis.call("EXISTS", queue) == 1 then
-		local h = head(now_ms())
-		if h then
-			redis.call("PUBLISH", queue, h)
-		end
+	if ms and tonumber(ms) > 0 then
+		redis.call("SET", gone(w), 1, "PX", ms)
 	end
 end
 
--- uptime returns the server's uptime in whole seconds, as INFO reports it,
--- or "-" if it does not.
-local function uptime()
-	local info = redis.pcall("INFO", "server")
-	if type(info) ~= "string" then
-		return "-"
-	end
-	return string.match(info, "uptime_in_seconds:(%d+)") or "-"
+-- tell publishes message on the waiter w's channel and reports whether it
+-- reached a subscriber. A publish refused (an ACL without the channel)
+-- reaches no one; it never fails the script, which has changed keys by
+-- then.
+local function tell(w, message)
+	local n = redis.pcall("PUBLISH", "{quorumlock}:c:" .. w, message)
+	return type(n) == "number" and n > 0
 end
 
--- pass is wake for a lock just released by the owner of token released:
--- if the new head takes a hand-off (see offer) of a token other than that,
--- the lock is set to it and the message names the head, its attempt and
--- the server's uptime; otherwise the head is woken to try again.
-local function pass(released)
+-- pass hands a lock just released by the owner of token released to the
+-- first live waiter, if it takes a hand-off of a token other than that and
+-- hears of it: the lock is set to that token. A head that takes none is
+-- told that the lock is free, unless it is self, the waiter whose own
+-- attempt is being undone: the lock is its to take, and it knows.
+local function pass(released, self)
 	if redis.call("EXISTS", queue) == 0 then
 		return
 	end
 	local h = head(now_ms())
-	if not h then
+	if not h or h == self then
 		return
 	end
 	local t, n, ttl = offered(h)
 	if t and t ~= released then
-		redis.call("SET", lock, t, "PX", ttl)
-		redis.call("PUBLISH", queue, h .. " " .. n .. " " .. uptime())
+		if tell(h, "h " .. n .. " " .. incarnation_now .. " " .. lock) then
+			redis.call("SET", lock, t, "PX", ttl)
+		end
 		return
 	end
-	redis.call("PUBLISH", queue, h)
+	tell(h, "w " .. lock)
 end
 
--- release deletes the lock if it holds token, or, given the waiter w, the
--- token of a hand-off w takes; takes w, if given, out of the queue; and
--- then passes the lock on, or wakes the head if w left and the lock is
--- free. It returns the value the lock held.
-local function release(token, w)
+-- wake tells the new head, if the lock is free, that its turn has come.
+local function wake()
+	if redis.call("EXISTS", lock) == 0 and redis.call("EXISTS", queue) == 1 then
+		local h = head(now_ms())
+		if h then
+			tell(h, "w " .. lock)
+		end
+	end
+end
+
+-- release deletes the lock if it holds token and with it the lock's fence
+-- counter. With the waiter w given, ms says what becomes of w: for ms ""
+-- (the undo of w's failed attempt) it stays queued and is not told;
+-- otherwise it leaves the queue, marked gone for ms, and a lock that holds
+-- the token of a hand-off w takes is deleted too. Then the lock is passed on, or the head woken if w
+-- left and the lock is free. It returns the value the lock held.
+local function release(token, w, ms)
+	local stays = w ~= nil and ms == ""
 	local v = redis.call("GET", lock)
-	local free = v ~= false and (v == token or (w ~= nil and v == offered(w)))
+	local free = v ~= false and (v == token or (w ~= nil and not stays and v == offered(w)))
 	if free then
-		redis.call("DEL", lock)
+		redis.call("DEL", lock, fence_of(lock))
 	end
-	if w then
-		leave(w)
+	if w and not stays then
+		leave(w, ms)
 	end
 	if free then
-		pass(v)
-	elseif w then
+		pass(v, stays and w or nil)
+	elseif w and not stays then
 		wake()
 	end
 	return v

@@ -114,33 +114,56 @@ func (g *gate) mayHold(i int) bool {
 	return g.nodes[i].mayHold
 }
 
-// send runs op on node i, with ticket t, through the lock's gate. A command
-// that had to wait for an earlier one gets a node timeout of its own from
-// then on, so that the wait does not use up its time.
-func (l *Lock) send(ctx context.Context, i int, t uint32, op nodeOp) error {
+// send runs op on node i, with ticket t and the node's args, through the
+// lock's gate. A command that had to wait for an earlier one gets a node
+// timeout of its own from then on, so that the wait does not use up its
+// time.
+func (l *Lock) send(ctx context.Context, i int, t uint32, op nodeOp, args []any) error {
 	if l.gate.enter(i, t) {
 		own := newOpContext(ctx, l.cfg.nodeTimeout)
 		defer own.cancel()
 		ctx = own
 	}
 	defer l.gate.leave(i)
-	return op(ctx, i, l.client.nodes[i])
+	return op(ctx, i, l.client.nodes[i], args)
 }
 
-// A nodeOp is one command of a lock on node i.
-type nodeOp func(ctx context.Context, i int, n *Node) error
+// A nodeOp is one command of a lock on node i, with the node's own copy of
+// the command's arguments (see [Node.run]).
+type nodeOp func(ctx context.Context, i int, n *Node, args []any) error
 
-// round sends op to every node at once through the gate. Each command is
-// bounded by the node timeout whether or not ctx ends, so that what was sent
-// is always answered or timed out before the next command of the lock
-// follows it.
-func (l *Lock) round(ctx context.Context, op nodeOp) (*quorum.Round, *opContext) {
+// round sends op to every node at once through the gate, with base as the
+// arguments after the first. Each command is bounded by the node timeout
+// whether or not ctx ends, so that what was sent is always answered or
+// timed out before the next command of the lock follows it.
+func (l *Lock) round(ctx context.Context, base []any, op nodeOp) (*quorum.Round, *opContext) {
 	oc := newOpContext(ctx, l.cfg.nodeTimeout)
 	t := l.gate.ticket()
+	args := perNode(len(l.client.nodes), base)
 	return quorum.Go(oc, len(l.client.nodes), func(ctx context.Context, i int) error {
-		return l.send(ctx, i, t, op)
+		return l.send(ctx, i, t, op, args.of(i))
 	}), oc
 }
+
+// nodeArgs are the arguments of one command for each node, in one
+// allocation: each node's begin with a slot for its incarnation (see
+// [Node.run]), followed by the arguments all share.
+type nodeArgs struct {
+	vec   []any
+	width int
+}
+
+// perNode returns the arguments base for each of n nodes.
+func perNode(n int, base []any) nodeArgs {
+	a := nodeArgs{vec: make([]any, n*(1+len(base))), width: 1 + len(base)}
+	for i := range n {
+		copy(a.vec[i*a.width+1:], base)
+	}
+	return a
+}
+
+// of returns node i's arguments.
+func (a nodeArgs) of(i int) []any { return a.vec[i*a.width : (i+1)*a.width : (i+1)*a.width] }
 
 // An outcome is what a round of Extend or Unlock decided.
 type outcome int
@@ -193,15 +216,22 @@ func (c *Client) finish(r *quorum.Round, oc *opContext) {
 // undo releases a failed attempt in the background on every node whose SET
 // may have set the key, each once its SET has been answered. The release is
 // sent by its source, so that it needs nothing cached on a node that may
-// have just restarted, or be frozen with the SET queued before it.
+// have just restarted, or be frozen with the SET queued before it. A
+// waiter's release leaves it queued, and does not tell it that the lock is
+// free: it is the waiter's own attempt that failed, and it tries again as
+// the failure says (see release.lua).
 func (l *Lock) undo() {
 	c := l.client
-	r, oc := l.round(context.Background(), func(ctx context.Context, i int, n *Node) error {
+	base := l.args[:1]
+	if l.waiter != nil {
+		base = []any{l.token, l.waiter.idArg, staysQueued}
+	}
+	r, oc := l.round(context.Background(), base, func(ctx context.Context, i int, n *Node, args []any) error {
 		if !l.gate.mayHold(i) {
 			return nil
 		}
 		start := c.nodeStart()
-		_, err := n.evalSource(ctx, releaseScript, l.keys[:1], l.args[:1])
+		_, err := n.evalSource(ctx, releaseScript, l.keys, args)
 		c.nodeDone(ctx, n, OpRelease, start, err)
 		return err
 	})
@@ -213,3 +243,7 @@ func (l *Lock) undo() {
 		oc.cancel()
 	}()
 }
+
+// staysQueued is the last argument of the release of a waiter's failed
+// attempt: the waiter stays queued (see release.lua).
+var staysQueued any = ""

@@ -67,15 +67,16 @@ func (c *Client) sweep(ctx context.Context, cfg *config, name string, keys []str
 // queued for every slot not shown free to it.
 func (c *Client) readSlots(ctx context.Context, cfg *config, name string, keys []string, w *waiter) ([]int, busy, error) {
 	b := busy{pttl: queueRefresh}
-	args := []any{noWaiter, zeroScore, queueLifeArg}
+	base := []any{noWaiter, zeroScore, queueLifeArg}
 	if w != nil {
-		args[0], args[1] = w.idArg, w.score
+		base[0], base[1] = w.idArg, w.score
 	}
+	args := perNode(len(c.nodes), base)
 	states := make([][]int64, len(c.nodes)) // each written by its node's call, read once seen
 	oc := newOpContext(ctx, cfg.nodeTimeout)
 	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
 		n := c.nodes[i]
-		reply, _, err := n.run(ctx, slotsScript, keys, args)
+		reply, _, err := n.run(ctx, slotsScript, keys, args.of(i))
 		if err != nil {
 			return n.nodeErr(err)
 		}

@@ -109,7 +109,7 @@ func (c *Client) readStatus(ctx context.Context, cfg *config, name string, keys 
 // node's error if it could not be read.
 func (n *Node) status(ctx context.Context, keys []string) []NodeStatus {
 	out := make([]NodeStatus, len(keys))
-	reply, _, err := n.run(ctx, statusScript, keys, nil)
+	reply, _, err := n.run(ctx, statusScript, keys, []any{nil})
 	values, _ := reply.([]any)
 	if err == nil && len(values) != 2*len(keys) {
 		err = fmt.Errorf("unexpected reply %v to %s", reply, statusScript.name)

@@ -7,4 +7,4 @@ for i = 1, #KEYS do
 	out[2 * i - 1] = redis.call("GET", KEYS[i])
 	out[2 * i] = redis.call("PTTL", KEYS[i])
 end
-return out
+return reply(out)

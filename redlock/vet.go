@@ -2,6 +2,7 @@ package redlock
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -42,6 +43,12 @@ const (
 	// uptime, so it can be neither vetted nor quarantined. Refused while a
 	// quarantine is on; a warning with WithQuarantine(0).
 	RiskUnprobed
+	// RiskNoNotify: the node's Redis user may not publish or subscribe on
+	// the waiters' channels (an ACL without them; see [Reserved]), so
+	// waiters are neither told of releases there nor handed locks, and
+	// find a released lock when they try again, within half a second. Locks
+	// and releases work as before. A warning.
+	RiskNoNotify
 )
 
 var riskNames = map[Risk]string{
@@ -52,6 +59,7 @@ var riskNames = map[Risk]string{
 	RiskNoPersistence: "no-persistence",
 	RiskEvenNodes:     "even-nodes",
 	RiskUnprobed:      "unprobed",
+	RiskNoNotify:      "no-notify",
 }
 
 // String returns the risk's short name, e.g. "eviction".
@@ -97,9 +105,10 @@ func (f Finding) String() string {
 	return fmt.Sprintf("%s: %s: %s (%s)", where, f.Risk, f.Detail, verdict)
 }
 
-// Vet reads INFO from every node now, each bounded by the node timeout, and
-// returns what it finds, in node order, findings about the set of nodes
-// last. A node that cannot be read at all is a finding of RiskUnprobed with
+// Vet reads INFO from every node now, and tries whether the client may
+// publish and subscribe on the waiters' channels there, each node bounded
+// by the node timeout, and returns what it finds, in node order, findings
+// about the set of nodes last. A node that cannot be read at all is a finding of RiskUnprobed with
 // the cause. Nothing found means every node is sound. Vet's findings are
 // the ones that also decide, on each grant, whether a node's vote counts;
 // [WithAcceptRisks] accepts some. A nil ctx is an error wrapping
@@ -110,10 +119,14 @@ func (c *Client) Vet(ctx context.Context) ([]Finding, error) {
 	}
 	oc := newOpContext(ctx, c.cfg.nodeTimeout)
 	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
+		n := c.nodes[i]
 		start := c.nodeStart()
-		err := c.nodes[i].probe(ctx)
-		c.nodeDone(ctx, c.nodes[i], OpInfo, start, err)
-		return err
+		err := n.probe(ctx)
+		c.nodeDone(ctx, n, OpInfo, start, err)
+		start = c.nodeStart()
+		rerr := n.probeRights(ctx)
+		c.nodeDone(ctx, n, OpRights, start, rerr)
+		return errors.Join(err, rerr)
 	})
 	for range r.Outcomes() {
 	}
@@ -162,6 +175,9 @@ func (c *Client) findings(i int, fencing bool) []Finding {
 	if !in.aof {
 		add(RiskNoPersistence, "appendonly no")
 	}
+	if st.notifyErr != nil {
+		add(RiskNoNotify, st.notifyErr.Error())
+	}
 	if in.runID != "" {
 		for j := range i {
 			if other := c.nodes[j].state(); other.probed && other.info.runID == in.runID {
@@ -178,11 +194,12 @@ func (c *Client) finding(node string, r Risk, detail string, fencing bool) Findi
 }
 
 // admit decides whether a grant that node i made, by a command sent at
-// sent, counts: the node is vetted, and was up for longer than the
-// quarantine when the command was sent (the grant ran later, so this is on
-// the safe side). It probes the node first if the node is suspect, or still
-// in quarantine, so that the probe follows the grant.
-func (c *Client) admit(ctx context.Context, i int, cfg *config, sent time.Time) error {
+// sent (sentC on the client's clock), counts: the node is vetted, and out of quarantine (see
+// [Client.quarantined]) when the command was sent (the grant ran later, so
+// this is on the safe side). It probes the node first if the node is
+// suspect, or still in quarantine by its uptime, so that the probe follows
+// the grant.
+func (c *Client) admit(ctx context.Context, i int, cfg *config, sent, sentC time.Time) error {
 	n := c.nodes[i]
 	q := c.cfg.quarantine
 	st := n.state()
@@ -193,7 +210,7 @@ func (c *Client) admit(ctx context.Context, i int, cfg *config, sent time.Time) 
 		st = n.state()
 	}
 	if st.suspect {
-		return fmt.Errorf("not vetted since it may have restarted: %w", errOrNone(st.err))
+		return fmt.Errorf("%w: %w", errSuspect, errOrNone(st.err))
 	}
 	if !st.probing && st.stale() {
 		c.revet(n)
@@ -201,13 +218,59 @@ func (c *Client) admit(ctx context.Context, i int, cfg *config, sent time.Time) 
 	if err := c.refusal(i, cfg.fencing); err != nil {
 		return err
 	}
-	if q > 0 && !st.denied {
+	return c.quarantined(n, i, st, sent, sentC)
+}
+
+// quarantined returns why a grant of node n, in the state st, by a command
+// sent at sent (on the real clock, to compare with the server's uptime)
+// and at sentC on the client's clock, does not count under the client's
+// quarantine, or nil. It does not count if the client noticed, less than
+// the quarantine before sentC, that the node had seen its server's
+// incarnation change (the client notices no earlier than the node saw it,
+// which is no earlier than the restart); or if, unless INFO is refused,
+// the server's uptime at sent, by its own clock, was shorter than the
+// quarantine.
+func (c *Client) quarantined(n *Node, i int, st nodeState, sent, sentC time.Time) error {
+	q := c.cfg.quarantine
+	if q == 0 {
+		return nil
+	}
+	if at := c.restartNoticed(i, st.restarts); !at.IsZero() {
+		if since := sentC.Sub(at); since < q {
+			c.logQuarantine(n, since, q)
+			return &quarantineError{up: since, need: q, seen: true}
+		}
+	}
+	if !st.denied {
 		if up := sent.Sub(st.upAt); up < q {
 			c.logQuarantine(n, up, q)
 			return &quarantineError{up: up, need: q}
 		}
 	}
 	return nil
+}
+
+// restartNoticed returns when, on the client's clock, the client first
+// noticed node i's latest restart, given that the node has seen restarts
+// of its server so far; the zero time if it has seen none.
+func (c *Client) restartNoticed(i int, restarts uint64) time.Time {
+	if restarts == 0 {
+		return time.Time{}
+	}
+	c.vetMu.Lock()
+	defer c.vetMu.Unlock()
+	r := &c.restarts[i]
+	if r.count != restarts {
+		r.count, r.at = restarts, c.cfg.clock.Now()
+	}
+	return r.at
+}
+
+// A restartSeen is the latest restart of a node's server that a client
+// noticed, and when.
+type restartSeen struct {
+	count uint64
+	at    time.Time
 }
 
 // revet is how often a node in use is vetted again, so that a setting
