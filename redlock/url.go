@@ -98,7 +98,10 @@ func ParseURL(rawURL string, opts ...NodeOption) (*Node, error) {
 	if err != nil {
 		return nil, invalid("node URL %q: %v", shown, err)
 	}
-	return newNode(u.Host, shown, conn)
+	// The URL is valid: its only secret is its user information, and its
+	// host is shown as given, even one redact would mask (an IPv6 zone).
+	head, n := maskUser(rawURL)
+	return newNode(u.Host, head+rawURL[n:], conn)
 }
 
 func digits(s string) bool {
@@ -110,28 +113,97 @@ func digits(s string) bool {
 	return s != ""
 }
 
-// redact masks the secret of a node URL, however malformed. The user
-// information runs from the scheme's "://" (or the start, if there is
-// none) to the last "@" of the whole string, since a password may hold
-// unescaped '/', '?', '#' or '@' that would end it earlier for url.Parse.
-// Of "user:password" the user is kept if it is plainly a name; anything
-// else, a lone user (which is taken as a password) included, is masked
-// whole.
+// redact masks the secrets of a node URL, however malformed, for
+// messages. The rule:
+//
+//   - The user information, if there is an "@", is masked as [maskUser]
+//     says.
+//   - The authority, from the last "@" or, with no "@", from "://" (or
+//     from "redis:" or "rediss:" with the "//" forgotten, or else from the
+//     start) to the first '/', '?' or '#', is kept only if it is plainly an
+//     address: an IP address, or host:port with a port of digits and a
+//     host that is a bracketed IP address or made only of letters, digits,
+//     '-', '_' and '.'. Otherwise, as when a forgotten host leaves a
+//     password, or a user and password, where the host should be
+//     (redis://:S3CRET, redis://u:S3CRET/x), all from the authority's
+//     start is masked, since the password may run on past a '/', '?' or
+//     '#'. A name with no port (redis://S3CRET) is masked too: nothing
+//     tells it from a lone password.
+//   - A query or fragment after the authority, which ParseURL refuses, may
+//     carry a password (?password=...), as other clients allow: all after
+//     its '?' or '#' is masked.
+//
+// So a typo in a port, host or database (redis://localhost:99999) is still
+// shown, and nothing that may be a secret is.
 func redact(raw string) string {
-	at := strings.LastIndex(raw, "@")
-	if at < 0 {
-		return raw
+	const mask = "xxxxx"
+	head, n := maskUser(raw)
+	if n == 0 {
+		for _, scheme := range []string{"redis:", "rediss:"} {
+			if strings.HasPrefix(raw, scheme) {
+				head, n = scheme, len(scheme)
+			}
+		}
 	}
+	rest := raw[n:]
+	end := len(rest)
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		end = i
+	}
+	if !plainAddr(rest[:end]) {
+		return head + mask
+	}
+	if i := strings.IndexAny(rest[end:], "?#"); i >= 0 && end+i+1 < len(rest) {
+		rest = rest[:end+i+1] + mask
+	}
+	return head + rest
+}
+
+// maskUser masks the user information of a node URL, however malformed,
+// and returns the URL up to its host, so masked, and the length of what it
+// stands for in raw; the host starts there. The user information runs from
+// the scheme's "://" (or the start, if there is none) to the last "@" of
+// the whole string, since a password may hold unescaped '/', '?', '#' or
+// '@' that would end it earlier for url.Parse. Of "user:password" the user
+// is kept if it is plainly a name; anything else, a lone user (which is
+// taken as a password) included, is masked whole. With no "@", head is raw
+// up to its first "://", if it has one, and nothing is masked.
+func maskUser(raw string) (head string, n int) {
+	const mask = "xxxxx"
 	start := 0
-	if i := strings.Index(raw, "://"); i >= 0 && i < at {
+	if i := strings.Index(raw, "://"); i >= 0 {
 		start = i + len("://")
 	}
-	const mask = "xxxxx"
+	at := strings.LastIndex(raw, "@")
+	if at < 0 {
+		return raw[:start], start
+	}
+	if start > at {
+		start = 0
+	}
 	user, _, hasPassword := strings.Cut(raw[start:at], ":")
 	if start > 0 && hasPassword && plainUser(user) {
-		return raw[:start] + user + ":" + mask + raw[at:]
+		return raw[:start] + user + ":" + mask + "@", at + 1
 	}
-	return raw[:start] + mask + raw[at:]
+	return raw[:start] + mask + "@", at + 1
+}
+
+// plainAddr reports whether an authority is empty or plainly an address,
+// as redact says: an IP address, or host:port with an all-digit port and a
+// host that is a bracketed IP address or a plain name.
+func plainAddr(a string) bool {
+	if a == "" || net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(a, "["), "]")) != nil {
+		return true
+	}
+	i := strings.LastIndexByte(a, ':')
+	if i < 0 || !digits(a[i+1:]) {
+		return false
+	}
+	host := a[:i]
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		return net.ParseIP(host[1:len(host)-1]) != nil
+	}
+	return host != "" && plainUser(host)
 }
 
 // plainUser reports whether user is empty or made only of characters that

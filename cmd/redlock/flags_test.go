@@ -74,7 +74,7 @@ func TestRun_usage(t *testing.T) {
 		{name: "run: duplicate nodes", args: []string{"run", "--nodes", "redis://127.0.0.1:1,redis://127.0.0.1:2,redis://:pw@127.0.0.1:1", "x", "--", "true"},
 			code: exitUsage, stderr: "have the same name 127.0.0.1:1"},
 		{name: "run: flag overrides env", env: []string{nodesEnv + "=redis://127.0.0.1:1"}, args: []string{"run", "--nodes", "bogus", "x", "--", "true"},
-			code: exitUsage, stderr: `--nodes: URL 1 of 1: redlock: invalid argument: node URL "bogus"`},
+			code: exitUsage, stderr: `--nodes: URL 1 of 1: redlock: invalid argument: node URL "xxxxx": scheme must be redis or rediss`},
 		{name: "run: program not found", env: withNodes, args: []string{"run", "x", "--", "no-such-program-redlock-test"},
 			code: exitNotFound, stderr: "executable file not found"},
 		{name: "run: program path not found", env: withNodes, args: []string{"run", "x", "--", "./no/such/program"},
