@@ -212,8 +212,41 @@ func connect(fs *flagSet, nf *nodeFlags, sio stdio, opts ...redlock.Option) (*re
 		closeNodes(nodes)
 		return nil, nil, usageError(sio, fs, "%v", err)
 	}
-	return client, func() {
+	return client, func() { closeClient(client, nodes) }, 0
+}
+
+// closeGrace is how long closeClient waits for the client's background
+// work before it closes the nodes under it.
+const closeGrace = 250 * time.Millisecond
+
+// closeClient closes the client, then the nodes, as the library says, but
+// waits at most closeGrace for the client: [redlock.Client.Close] waits for
+// the calls still running on slow nodes, each for up to the node timeout,
+// and a node that accepts connections but does not answer would hold the
+// command for that long after it is done. The command has its answers by
+// then: run has Unlock's verdict, which needs a quorum's answers (or so
+// many failures that it cannot have them), and status and doctor waited
+// for every node. So, after the grace, closeClient closes the nodes, which
+// fails the calls still waiting on them at once, and then waits for the
+// client. The grace lets the work the client still has on the nodes that
+// answer finish: the releases beyond the quorum, and the undo of a failed
+// attempt's keys, which is sent in the background once a node has answered
+// the attempt. What closing early costs: a release, extension or undo that
+// a node has not answered within the grace is dropped, and if the node had
+// not yet received it, the key (or a waiter's place in the lock's queue)
+// stays there until its ttl ends, as on a node that is down.
+func closeClient(client *redlock.Client, nodes []*redlock.Node) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
 		_ = client.Close()
-		closeNodes(nodes)
-	}, 0
+	}()
+	grace := time.NewTimer(closeGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+	}
+	closeNodes(nodes)
+	<-done
 }

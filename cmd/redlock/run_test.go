@@ -4,6 +4,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -268,4 +270,83 @@ func TestRun_notHeldAtRelease(t *testing.T) {
 			assert.Contains(t, r.stderr, `redlock: lock "job" was not held by a quorum when the program exited; it may have run unprotected: redlock: lock not held: "job": `)
 		})
 	}
+}
+
+// A node that accepts connections and never answers, one of five, costs
+// the command nothing once a quorum has confirmed the release: it exits
+// without waiting on the frozen node for the node timeout, half an hour
+// here. (The ttl stays below the servers' uptime, an hour, less the
+// restart quarantine's drift allowance, so that their grants count.)
+func TestRun_frozenNodeDoesNotDelayExit(t *testing.T) {
+	tn := startNodes(t, 4)
+	frozen := freeze(t)
+	env := append(environ(), nodesEnv+"="+tn.urls+",redis://"+frozen.addr())
+	done := make(chan result, 1)
+	go func() {
+		done <- runInProcess(env, "run", "--ttl", "50m", "--node-timeout", "30m", "job", "--", "true")
+	}()
+	select {
+	case r := <-done:
+		assert.Equal(t, 0, r.code, "stderr: %s", r.stderr)
+		assert.Empty(t, tn.holding("job"), "released on the four nodes that answer")
+	case <-time.After(time.Minute):
+		frozen.close() // fails the calls waiting on it, so that the command ends
+		r := <-done
+		t.Fatalf("redlock run with one of five nodes frozen did not exit within a minute of starting "+
+			"(it waited on the frozen node for its node timeout, 30m); once unfrozen it exited %d: %s", r.code, r.stderr)
+	}
+}
+
+// A frozenNode accepts connections and reads what is sent, but never
+// answers, as a Redis stopped with SIGSTOP behind a listening socket
+// would.
+type frozenNode struct {
+	ln     net.Listener
+	wg     sync.WaitGroup
+	once   sync.Once
+	mu     sync.Mutex
+	conns  []net.Conn
+	closed bool
+}
+
+// freeze starts a frozen node on 127.0.0.1, closed when t ends.
+func freeze(t *testing.T) *frozenNode {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	f := &frozenNode{ln: ln}
+	f.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return // closed
+			}
+			f.mu.Lock()
+			if f.closed {
+				_ = c.Close()
+			}
+			f.conns = append(f.conns, c)
+			f.mu.Unlock()
+			f.wg.Go(func() { _, _ = io.Copy(io.Discard, c) })
+		}
+	})
+	t.Cleanup(f.close)
+	return f
+}
+
+func (f *frozenNode) addr() string { return f.ln.Addr().String() }
+
+// close stops listening, closes the connections and waits for the
+// goroutines that served them.
+func (f *frozenNode) close() {
+	f.once.Do(func() {
+		_ = f.ln.Close()
+		f.mu.Lock()
+		f.closed = true
+		for _, c := range f.conns {
+			_ = c.Close()
+		}
+		f.mu.Unlock()
+		f.wg.Wait()
+	})
 }
