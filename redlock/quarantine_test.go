@@ -69,6 +69,52 @@ func TestQuarantine(t *testing.T) {
 		require.NoError(t, b.Close())
 	})
 
+	t.Run("a client that saw the nodes before they restarted quarantines them, whatever their uptime says", func(t *testing.T) {
+		servers := clock.NewFake(time.Unix(1000, 0)) // the servers' clocks, for their uptime
+		tc := testcluster.New(t, testcluster.Options{Clock: servers})
+		const ttl = 10 * time.Second
+		clientClock := clock.NewFake(time.Unix(5000, 0))
+		newClient := func(nodes []*redlock.Node) *redlock.Client {
+			c, err := redlock.New(nodes, redlock.WithTTL(ttl), redlock.WithNodeTimeout(500*time.Millisecond), redlock.WithClock(clientClock))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = c.Close() })
+			return c
+		}
+		a := newClient(tc.Nodes)
+		b := newClient(tc.Nodes) // b's nodes saw the servers, through a's lock
+		held := crashMajority(t, tc, a, "qc")
+		// Each restarted server's clock steps an hour forward: by its
+		// uptime it is far out of quarantine.
+		servers.Advance(time.Hour)
+
+		_, err := b.TryLock(context.Background(), "qc")
+		require.ErrorIs(t, err, redlock.ErrNotObtained, "a second holder while the first holds it")
+		assert.ErrorContains(t, err, "restarted, or lost its data")
+		require.NoError(t, b.Close())
+
+		// A client whose nodes never saw the servers before the restart
+		// can only trust their uptime: this is what the quarantine cannot
+		// protect (see the package documentation).
+		var fresh []*redlock.Node
+		for _, s := range tc.Servers {
+			n, err := redlock.ParseURL(s.URL())
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = n.Close() })
+			fresh = append(fresh, n)
+		}
+		c := newClient(fresh)
+		second, err := c.TryLock(context.Background(), "qc")
+		require.NoError(t, err, "a client new to the nodes, misled by their uptime")
+		require.NoError(t, second.Unlock(context.Background()))
+		require.NoError(t, c.Close())
+
+		clientClock.Advance(ttl + time.Second) // b's quarantine of the nodes ends
+		require.ErrorIs(t, held.Unlock(context.Background()), redlock.ErrNotHeld)
+		l, err := b.TryLock(context.Background(), "qc")
+		require.NoError(t, err, "out of quarantine by the client's clock, the nodes vote again")
+		require.NoError(t, l.Unlock(context.Background()))
+	})
+
 	t.Run("a node that refuses INFO is refused while the quarantine is on", func(t *testing.T) {
 		tc := testcluster.New(t, testcluster.Options{Servers: 3})
 		for _, s := range tc.Servers {
