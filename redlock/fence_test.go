@@ -2,9 +2,12 @@ package redlock_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/gomodule/redigo/redis"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -87,5 +90,74 @@ func TestLock_Fence(t *testing.T) {
 		_, err := c.client(t).TryLock(context.Background(), redlock.Reserved+"fence")
 		require.ErrorIs(t, err, redlock.ErrInvalidArgument)
 		assert.ErrorContains(t, err, "reserved")
+	})
+}
+
+// On real Redis servers: a lock's fence counter is its key's, whatever
+// prefix a client gives, and what fencing leaves on a node is bounded by
+// the locks in use.
+func TestLock_Fence_onRedis(t *testing.T) {
+	var nodes []*redlock.Node
+	var addrs []string
+	for range 3 {
+		addr := startRedis(t)
+		addrs = append(addrs, addr)
+		n, err := redlock.ParseURL("redis://" + addr)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = n.Close() })
+		nodes = append(nodes, n)
+	}
+	ctx := context.Background()
+	newClient := func(opts ...redlock.Option) *redlock.Client {
+		// Fresh servers: no quarantine, or the test would wait for it.
+		c, err := redlock.New(nodes, append([]redlock.Option{redlock.WithFencing(), redlock.WithQuarantine(0),
+			redlock.WithNodeTimeout(2 * time.Second)}, opts...)...)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+
+	t.Run("one counter per key, whatever the prefix", func(t *testing.T) {
+		prefixed, plain := newClient(redlock.WithKeyPrefix("app:")), newClient()
+		var last uint64
+		take := func(c *redlock.Client, name string) {
+			t.Helper()
+			l, err := c.TryLock(ctx, name)
+			require.NoError(t, err)
+			assert.Equal(t, "app:x", l.Key())
+			assert.Greater(t, l.Fence(), last, "a later grant of the key app:x")
+			last = l.Fence()
+			require.NoError(t, l.Unlock(ctx))
+		}
+		for range 3 {
+			take(prefixed, "x")
+		}
+		take(plain, "app:x")
+		take(prefixed, "x")
+	})
+
+	t.Run("nothing kept per name once its locks are released", func(t *testing.T) {
+		c := newClient()
+		const names = 2000
+		var last uint64
+		for i := range names {
+			l, err := c.TryLock(ctx, fmt.Sprintf("order-%d", i))
+			require.NoError(t, err)
+			last = max(last, l.Fence())
+			require.NoError(t, l.Unlock(ctx))
+		}
+		require.NoError(t, c.Close()) // every node has answered
+		for _, addr := range addrs {
+			conn, err := redis.Dial("tcp", addr)
+			require.NoError(t, err)
+			keys, err := redis.Strings(conn.Do("KEYS", "*"))
+			require.NoError(t, err)
+			high, err := redis.String(conn.Do("GET", redlock.Reserved+"fence"))
+			require.NoError(t, err, "the node's high-water mark of fences")
+			_ = conn.Close()
+			assert.ElementsMatch(t, []string{redlock.Reserved + "incarnation", redlock.Reserved + "fence"}, keys,
+				"keys left on %s after %d fenced names were locked and released", addr, names)
+			assert.Equal(t, strconv.FormatUint(last, 10), high, "the high-water mark on %s", addr)
+		}
 	})
 }
