@@ -2,9 +2,12 @@ package redlock_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gomodule/redigo/redis"
 	"github.com/stretchr/testify/require"
 
 	"github.com/quorumlock/quorumlock/backend/redigo"
@@ -81,4 +84,54 @@ func BenchmarkLockUnlock_unevenNodes(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkServerMemory_fencedNames locks and releases, with fencing, a
+// distinct name per iteration on three real servers, and reports what the
+// servers keep for it afterwards: server-B/name is the growth of the first
+// server's used_memory per name, once every release has been answered.
+// Run it with -benchtime 100000x for the figure in docs/.
+func BenchmarkServerMemory_fencedNames(b *testing.B) {
+	nodes := redisServers(b, 3)
+	client, err := redlock.New(nodes, append(benchOptions, redlock.WithFencing(), redlock.WithNodeTimeout(2*time.Second))...)
+	require.NoError(b, err)
+	defer client.Close()
+	ctx := context.Background()
+	warm, err := client.TryLock(ctx, "warm-up") // the scripts and the node's own keys
+	require.NoError(b, err)
+	require.NoError(b, warm.Unlock(ctx))
+	before := usedMemory(b, nodes[0].Addr())
+	i := 0
+	for b.Loop() {
+		l, err := client.TryLock(ctx, "order-"+strconv.Itoa(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := l.Unlock(ctx); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	b.StopTimer()
+	require.NoError(b, client.Close())
+	b.ReportMetric(float64(usedMemory(b, nodes[0].Addr())-before)/float64(i), "server-B/name")
+}
+
+// usedMemory returns the server's used_memory, from INFO memory.
+func usedMemory(tb testing.TB, addr string) int64 {
+	tb.Helper()
+	c, err := redis.Dial("tcp", addr)
+	require.NoError(tb, err)
+	defer c.Close()
+	info, err := redis.String(c.Do("INFO", "memory"))
+	require.NoError(tb, err)
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			require.NoError(tb, err)
+			return n
+		}
+	}
+	tb.Fatal("INFO memory has no used_memory")
+	return 0
 }
