@@ -43,10 +43,10 @@
 //
 // [Client.Lock] waits in a queue of waiters that every node keeps for the
 // lock, first come, first served across clients. A release hands a lock
-// without fencing to the first waiter on each node itself: the node sets
-// the key to the token of that waiter's latest attempt and tells the
-// waiter, which holds the lock once a majority has, until the start of that
-// attempt plus the ttl, less the drift allowance. Why that is as safe as a
+// without fencing to the first waiter on each node itself, if the waiter
+// hears of it: the node sets the key to the token of that waiter's latest
+// attempt and tells the waiter, which holds the lock once a majority has,
+// until the start of that attempt plus the ttl, less the drift allowance. Why that is as safe as a
 // grant is told at the type handoff in handoff.go. Waiters for a fenced
 // lock or a semaphore are woken instead, and try again.
 //
@@ -84,41 +84,78 @@
 // held. So a node's grant counts only if the node has been up for longer
 // than the quarantine ([WithQuarantine]; by default the ttl plus its drift
 // allowance, which must cover the longest ttl any client uses on those
-// nodes). The node learns of restarts from its own scripts: those that set
-// keys carry a random first line chosen per [Node], so they enter the
-// server's script cache only through that node's NOSCRIPT fallback, and the
-// cache empties on restart. The first such script after a restart therefore
-// meets NOSCRIPT, which makes the node suspect; a suspect node's grant counts
-// only if an INFO read after the grant shows the server up for longer than
-// the quarantine, measured back from that read. A node whose INFO is
-// refused (an ACL without +info) or reports no uptime cannot be quarantined
-// and is refused while the quarantine is on. A consequence: nodes that have
-// just started, such as a freshly deployed cluster, grant nothing until the
-// quarantine has passed. Redis counts its uptime by its wall clock, so a
-// node whose clock steps forward right after a restart leaves the
-// quarantine early: two failures outside the model, which together defeat
-// it. Nodes in use are vetted again every minute.
+// nodes).
+//
+// Nodes learn of restarts from the server's incarnation, which every
+// script tells: the key {quorumlock}:incarnation holds the server's run id
+// and when the library made the key. Every script's first argument is the
+// incarnation its node last saw, and its reply names the incarnation only
+// when that differs. A script sent by its digest reads the key; one sent by
+// its source also checks it against the run id in INFO, and makes a new
+// one if they differ; a lost key (no persistence, FLUSHALL) is made anew by
+// the first script to run. The script cache empties when a server
+// restarts, so after a restart some script runs by its source before any
+// runs by its digest, and the first reply after a restart names a new
+// incarnation. It costs no command on the happy path, and the server
+// caches one copy of each script however many processes use it.
+//
+// What that protects, and on which assumptions:
+//
+//   - A client whose node saw an earlier incarnation knows that the server
+//     restarted or lost its data since. Its grants from that node count
+//     only once the quarantine has passed from when the client noticed,
+//     by the client's clock (monotonic, for [clock.Real]): the client
+//     notices no earlier than the node saw the new incarnation, which is no
+//     earlier than the restart. This holds whatever the server's clock
+//     does, and assumes only that the server's script cache is empty after
+//     a restart (Redis keeps no scripts across restarts) and that nobody
+//     else writes {quorumlock}:incarnation.
+//   - A client that meets a server for the first time (a new process, or
+//     new [Node]s) cannot tell when it last restarted: its node is suspect,
+//     and a grant from it counts only if an INFO read after the grant shows
+//     the server up for longer than the quarantine, measured back from
+//     that read. Redis counts its uptime by its wall clock, so for such a
+//     client a restart followed by a forward clock step on the server ends
+//     the quarantine early: two failures outside the model, which together
+//     defeat it. Keep clients long-lived, and nodes made once per process.
+//   - A server whose INFO is refused (an ACL without +info) or does not
+//     report its run id and uptime can be neither vetted nor quarantined,
+//     and is refused while the quarantine is on.
+//
+// A consequence: nodes that have just started, such as a freshly deployed
+// cluster, grant nothing until the quarantine has passed. Nodes in use are
+// vetted again every minute.
 //
 // # Fencing tokens
 //
 // With [WithFencing] each lock carries a token, [Lock.Fence], drawn in two
 // phases. In phase one the acquiring script returns, with its answer, the
-// node's counter for the lock's name (a field of the hash [FenceKey]); the
-// client draws f, the highest counter among the answers plus one. In phase
-// two a script raises the counter to f on each node, only where the key
-// still holds this lock's token, and only if the counter is below f (or is
-// already f, raised by this same lock: a resent copy). The lock is granted
-// with f only if a quorum raised it within the validity. Counters never go
-// down.
+// node's counter for the lock's key; the client draws f, the highest
+// counter among the answers plus one. In phase two a script raises the
+// counter to f on each node, only where the key still holds this lock's
+// token, and only if the counter is below f (or is already f, raised by
+// this same lock: a resent copy). The lock is granted with f only if a
+// quorum raised it within the validity.
 //
-// Assume every node keeps its data: a counter, once raised, stays raised.
-// Then:
+// A node keeps a lock's counter, under its key whatever the client's key
+// prefix, only while the lock is in use: a grant makes it, a raise sets it
+// with the lock's ttl, and the lock's release deletes it. The node also
+// keeps a high-water mark, the highest fence ever raised on it for any
+// lock, and a lock with no counter counts as being at the mark: a counter
+// is made at the mark. So every reading of a lock's counter on a node is
+// at least every fence raised for that lock there: the mark is, and a
+// counter starts at the mark and is only raised. That is all the argument
+// below needs of the counters.
 //
-//   - No two grants of a name share a fence. Two grants with fence f would
-//     have raised it on two quorums, which share a node; there the first to
-//     run set the counter to f under its token, and the second found it at f
-//     or above under another token, and failed.
-//   - A grant whose acquisition begins after another grant of the same name
+// Assume every node keeps its data: a fence raised on a node stays at or
+// below what the node reads for the lock from then on. Then:
+//
+//   - No two grants of a lock share a fence. Two grants with fence f would
+//     have raised it on two quorums, which share a node; there the first
+//     to run left the lock reading at least f, and the second found it at
+//     f or above, not raised by its own token (a counter made anew is at
+//     the mark, owned by no one), and failed.
+//   - A grant whose acquisition begins after another grant of the same lock
 //     was made carries a higher fence. Let A be granted f: a quorum ran A's
 //     raise before A was granted. B's acquisition begins later, and its
 //     phase one reaches a quorum, which shares a node with A's; there B's
@@ -131,8 +168,10 @@
 // refuses tokens below the highest it has accepted refuses it. They do not
 // hold if a node loses its data: the quarantine keeps mutual exclusion, but
 // not the counters: fencing needs nodes with appendfsync always, and
-// refuses nodes without an append-only file. Counters are decimal strings,
-// compared exactly. Fencing costs one more round-trip per acquisition.
+// refuses nodes without an append-only file. Fences of different locks are
+// unrelated, and a lock's fences may jump, since a counter made anew starts
+// at the mark. Counters are decimal strings, compared exactly. Fencing
+// costs one more round-trip per acquisition.
 //
 // # Semaphores
 //

@@ -10,20 +10,24 @@ import (
 // A hand-off gives a released lock to the first waiter in its queue on the
 // node itself, in the releasing script, instead of waking the waiter to
 // acquire it, so that passing the lock on takes the release alone, not a
-// release, a notification and an acquisition in turn. The
-// waiter's unfenced attempts leave, on every node where they find the lock
-// busy, an offer: the attempt's number, token and ttl. A release by the
-// holder sets the key to the offered token of the new head, with the
-// offered ttl, and publishes the head's id, the attempt's number and the
-// server's uptime on the queue's channel (pass in queue.lua). The waiter
-// holds the lock, with that attempt's token, once a quorum of nodes has
-// told it so, each of them counting only if all of these hold:
+// release, a notification and an acquisition in turn. The waiter's
+// unfenced attempts leave, on every node where they find the lock busy, an
+// offer: the attempt's number, token and ttl. A release by the holder
+// publishes, on the new head's own channel, the attempt's number, the
+// server's incarnation and the lock's key, and if the message reached a
+// subscriber (the head's), sets the key to the head's offered token with
+// the offered ttl (pass in queue.lua). The waiter holds the lock, with that
+// attempt's token, once a quorum of nodes has told it so, each of them
+// counting only if all of these hold:
 //
-//   - the message names the waiter's latest attempt, n;
+//   - the message names the waiter's latest attempt, n, and the lock's key;
 //   - the node answered attempt n, saying the lock was busy;
+//   - the message names the incarnation of the server that the node last
+//     saw (see [WithQuarantine]): the server has not restarted, nor lost its
+//     data, since the node last heard from it;
 //   - the node is not suspect of a restart, nothing in its vetting refuses
-//     it, and with the quarantine on, the uptime in the message is at least
-//     the quarantine;
+//     it, and with the quarantine on, the node is out of quarantine as for
+//     a grant by a command sent when attempt n began ([Client.quarantined]);
 //
 // and it holds until the start of attempt n plus the ttl less the drift.
 //
@@ -34,30 +38,58 @@ import (
 // After answering "busy" the node gets no command of this waiter's that
 // deletes that key until the waiter has its answer: the undo of a failed
 // attempt goes only to nodes that may have set the key (not those that
-// answered "busy"), and the waiter's next attempt, which replaces a handed
-// key by its own token there, also moves the waiter on to a new n, after
-// which messages naming n are not counted. Attempt numbers only grow on a
-// node: a straggling copy of an earlier attempt, which may run after a
-// later one (a node's commands travel over more than one connection),
-// neither takes over the later attempt's key nor replaces its offer. So
-// each counted node holds the token from before its message until at least
-// start + ttl, as with a grant, by the node's clock. The restart checks stand in for those of
-// [Client.admit]: a hand-off is made by another client's release, so the
-// waiter's own scripts have not told it of a restart, and the uptime that
-// the releasing script reads with the hand-off does instead. A waiter with
-// fewer than a quorum of such messages waits up to the node timeout for
-// the other nodes' (not once every node has told it), then tries again:
-// its attempt takes over the keys handed to it (acquire.lua), so nothing
-// handed is lost but that time and the attempt's; and its
+// answered "busy"), and deletes only that attempt's own token there; the
+// waiter's next attempt, which replaces a handed key by its own token
+// there, also moves the waiter on to a new n, after which messages naming n
+// are not counted. Attempt numbers only grow on a node: a straggling copy of
+// an earlier attempt, which may run after a later one (a node's commands
+// travel over more than one connection), neither takes over the later
+// attempt's key nor replaces its offer. So each counted node holds the token
+// from before its message until at least start + ttl, as with a grant, by
+// the node's clock, unless it forgot the key: a restart without its data,
+// which changes the incarnation, so that the message does not count (the
+// message is published in the same script that sets the key, after any
+// restart), or one that the quarantine covers as it covers a grant. The
+// restart checks stand in for those of [Client.admit]: a hand-off is made by
+// another client's release, so the waiter's own scripts have not told it of
+// a restart, and the incarnation read with the hand-off does instead.
+// Publishing first and setting the key only if someone heard changes
+// nothing above: a message that reached no one counts nowhere, and a key
+// set for a waiter that did not hear of it (it unsubscribed just after the
+// publish) is one it never counts, which expires by its ttl or is freed by
+// the waiter's release or departure (below).
+//
+// A waiter with fewer than a quorum of such messages waits up to the node
+// timeout for the other nodes' (not once every node has told it), then
+// tries again: its attempt takes over the keys handed to it (acquire.lua),
+// so nothing handed is lost but that time and the attempt's; and its
 // release frees, besides its own key, a key handed to an earlier attempt
 // of its that it never counted (release.lua).
 //
-// A waiter that gives up takes its keys back (leave.lua), and its attempts
-// still on their way neither queue it again nor offer to take the lock for
-// a while (see [Client.stopWaiting]). A waiter whose process dies within
-// [queueLife] of its last attempt may still be handed the lock, if it
-// reaches the head of the queue by then, and then holds it until the ttl
-// runs out, as a holder that dies does.
+// A waiter that leaves the queue, by giving up (leave.lua) or by releasing
+// the lock it was granted or handed (release.lua), gives its keys back and
+// is marked gone there for a while ([goneFor]): its attempts still on their
+// way neither queue it again nor offer to take the lock, which would hand
+// the lock to no one for its ttl. The undo of a waiter's own failed attempt
+// frees the key its attempt set, and neither takes the waiter out of the
+// queue nor tells it that the lock is free: it knows, and would only try
+// again at once, over and over while another client holds the lock on the
+// other nodes.
+//
+// What a waiter that dies costs. Its process's end closes its connections,
+// and with them its subscriptions: a release then reaches no one, hands the
+// lock to no one, and the next waiter takes the free lock once the dead
+// one's life in the queue has ended ([queueLife], 2s) and it tries again
+// (within [queueRefresh]). A waiter whose host dies, or that is cut off from
+// a node, keeps its subscription there until the server notices the
+// connection is dead (TCP keepalive: minutes): if it reaches the head
+// within its life in the queue, it is handed the lock and holds it for its
+// ttl, as a holder that dies does. Bounding that too would need the waiter
+// to confirm each hand-off before the lock is its for its ttl (the node
+// sets a short claim, and the waiter extends it): one more round trip on
+// every hand-over, to bound a cost that only a host's death or a partition
+// within the queue's life incurs. The figures of both are in
+// docs/operations.md.
 type handoff struct {
 	mu          sync.Mutex
 	n           uint64   // the number of the attempt whose hand-off counts; 0 before the first
