@@ -191,8 +191,11 @@ func WithRand(r io.Reader) Option {
 
 // WithQuarantine sets how long after a restart a node's grants do not
 // count: a node that restarted may have lost its keys, and another client
-// could then be granted a lock that is still held. Nodes tell of restarts
-// by an empty script cache, and their uptime is read with INFO. It must
+// could then be granted a lock that is still held. A node tells its
+// clients of a restart by a new incarnation of its server, and a client
+// that saw the earlier one quarantines the node from when it noticed, on
+// its clock; a client new to a server reads its uptime with INFO (see the
+// package documentation, "Restart quarantine"). It must
 // cover the longest ttl any client uses on those nodes; 0 turns the
 // quarantine off, which is safe only if every node keeps its keys across a
 // crash (appendonly yes, appendfsync always). The default is the client's
