@@ -145,11 +145,15 @@ func runPhase(c *cluster, lg *logger, sc *scenario, spec phaseSpec) *phaseRecord
 // run takes the victim's lock, breaks the assumption, lets the contenders
 // try, and has the victim write.
 func (p *phaseRun) run(sc *scenario) error {
-	cs, closeAll, err := p.clients(1 + contenders)
+	made := 1 + contenders
+	if p.spec.freshContenders {
+		made = 1
+	}
+	cs, closeAll, err := p.clients(made)
 	if err != nil {
 		return err
 	}
-	defer closeAll()
+	defer func() { closeAll() }()
 	if err := p.warmUp(cs); err != nil {
 		return err
 	}
@@ -170,6 +174,15 @@ func (p *phaseRun) run(sc *scenario) error {
 	defer v.abort()
 	if err := sc.inject(p, v); err != nil {
 		return err
+	}
+	if p.spec.freshContenders {
+		fresh, closeFresh, err := p.clients(contenders)
+		if err != nil {
+			return err
+		}
+		first := closeAll
+		closeAll = func() { closeFresh(); first() }
+		cs = append(cs, fresh...)
 	}
 	p.contend(cs[1:], v.window())
 	return v.finish(p)

@@ -43,7 +43,11 @@ type phaseSpec struct {
 	about      string // said when the phase starts
 	fencing    bool
 	quarantine bool // the default quarantine; false: WithQuarantine(0)
-	expect     []expect
+	// freshContenders: the contenders' clients are made after the fault,
+	// with nodes of their own, as a process started then has; otherwise
+	// they are made and warmed up before it, as a running deployment's.
+	freshContenders bool
+	expect          []expect
 }
 
 // The phases of the faults that make nodes drop a held key: unprotected,
@@ -86,7 +90,8 @@ var scenarios = []*scenario{
 	{
 		name: "restart-clock-step",
 		does: "as restart-without-persistence, then the clock shim steps the wall clock of the restarted redis1-3 " +
-			"45s forward: Redis counts INFO uptime by that clock, so they look older than the quarantine",
+			"45s forward: Redis counts INFO uptime by that clock, so they look older than the quarantine to a " +
+			"client that has not seen them before",
 		undo:       "the shim's file set back to no skew, and CONFIG SET appendonly yes",
 		needsClock: true,
 		ttl:        restartTTL,
@@ -103,7 +108,12 @@ var scenarios = []*scenario{
 		},
 		phases: []phaseSpec{
 			{label: "quarantine", quarantine: true,
-				about:  "the default quarantine, which trusts the nodes' uptime: expect it bypassed, a second holder",
+				about: "the default quarantine, contenders that saw the nodes before the restart: expect the restarted " +
+					"nodes' new incarnation seen and their votes refused whatever their uptime says, no second holder",
+				expect: []expect{none(mOverlap), none(mLostUpdate), none(mContenders), some(mQuarantined)}},
+			{label: "quarantine-new-clients", quarantine: true, freshContenders: true,
+				about: "the default quarantine, contenders started after the restart, which can only trust the " +
+					"nodes' uptime: expect it bypassed, a second holder",
 				expect: []expect{some(mOverlap), some(mLostUpdate), some(mContenders), none(mQuarantined)}},
 		},
 	},
