@@ -99,10 +99,16 @@ func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []stri
 	// uncontended Lock costs no more than TryLock; or at once, queued and
 	// subscribed before the first attempt, when this client found them busy
 	// lately, which saves that attempt under contention.
-	var w *waiter
+	var (
+		w      *waiter
+		handed bool // the lock was handed to w
+	)
 	leaving := keys // the queues w leaves when done
 	defer func() {
-		if w != nil {
+		switch {
+		case handed:
+			c.stopWaitingHanded(w)
+		case w != nil:
 			c.stopWaiting(w, leaving...)
 		}
 	}()
@@ -173,13 +179,13 @@ func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []stri
 		} else {
 			timer.Reset(delay)
 		}
-		var handed *Lock
-		if rang, handed, err = c.sleep(ctx, cfg, w, timer); handed != nil {
+		var h *Lock
+		if rang, h, err = c.sleep(ctx, cfg, w, timer); h != nil {
 			// As for a grant: the release takes the waiter out of the
 			// lock's queue (a lock has no other keys to leave).
-			leaving = nil
-			got = handed
-			return handed, nil
+			handed = true
+			got = h
+			return h, nil
 		}
 		if err != nil {
 			return nil, withCause(ctx, prev)

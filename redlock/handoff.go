@@ -98,6 +98,7 @@ type handoff struct {
 	handed      []bool   // node i handed the lock to attempt n
 	incarnation []string // the incarnation of node i's server with which it did
 	messages    int      // hand-off messages for attempt n
+	over        bool     // attempt n was handed over: its messages are only counted
 }
 
 func newHandoff(nodes int) *handoff {
@@ -110,7 +111,7 @@ func (h *handoff) arm(l *Lock) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.n++
-	h.lock = l
+	h.lock, h.over = l, false
 	clear(h.busy)
 	clear(h.handed)
 	h.messages = 0
@@ -154,7 +155,7 @@ func (h *handoff) heard(i int, text, key string) bool {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.lock == nil || n != h.n {
+	if (h.lock == nil && !h.over) || n != h.n || h.handed[i] {
 		return false
 	}
 	h.handed[i], h.incarnation[i] = true, inc
@@ -167,7 +168,7 @@ func (h *handoff) heard(i int, text, key string) bool {
 func (h *handoff) mayHearMore() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.lock != nil && h.messages > 0 && h.messages < len(h.handed)
+	return (h.lock != nil || h.over) && h.messages > 0 && h.messages < len(h.handed)
 }
 
 // handedOver returns the lock if a quorum of nodes has handed it to the
@@ -195,7 +196,7 @@ func (c *Client) handedOver(h *handoff) *Lock {
 		return nil
 	}
 	l.until = l.acquired.Add(elapsed + validity)
-	h.lock = nil
+	h.lock, h.over = nil, true
 	return l
 }
 

@@ -85,6 +85,30 @@ func (c *Client) stopWaiting(w *waiter, keys ...string) {
 	c.finish(r, oc)
 }
 
+// stopWaitingHanded is stopWaiting for a waiter that was handed the lock by
+// a quorum of nodes: it keeps w's subscriptions, in the background, until
+// every node has told it of the hand-off or the node timeout has passed,
+// so that the other nodes' releases, which hand the lock only to a waiter
+// that hears of it, hand it there too.
+func (c *Client) stopWaitingHanded(w *waiter) {
+	if !w.hand.mayHearMore() {
+		w.unsubscribe()
+		return
+	}
+	c.bg.goDo(func() {
+		defer w.unsubscribe()
+		t := time.NewTimer(c.cfg.nodeTimeout)
+		defer t.Stop()
+		for w.hand.mayHearMore() {
+			select {
+			case <-w.wake:
+			case <-t.C:
+				return
+			}
+		}
+	})
+}
+
 // A waiter is one Lock or Semaphore call waiting for its turn.
 type waiter struct {
 	id     string   // random, stable across the call's attempts

@@ -156,6 +156,7 @@ func TestClient_Lock_handOff(t *testing.T) {
 	holding := c.client(t)
 	holder, err := holding.TryLock(ctx, "handoff")
 	require.NoError(t, err)
+	require.NoError(t, holding.Close()) // the holder's key is on every node
 
 	// The waiter's clock stands still, so it tries only when woken.
 	fake := clock.NewFake(time.Now())
@@ -169,8 +170,10 @@ func TestClient_Lock_handOff(t *testing.T) {
 		assert.NoError(t, err)
 		got <- l
 	}()
-	require.Eventually(t, func() bool { return offered(c, "handoff") }, 20*time.Second, 5*time.Millisecond,
-		"waiting for the waiter's offer on every node")
+	// Its first attempt finds the lock busy; its second queues it, with an
+	// offer on every node, and is counted once it has returned.
+	require.Eventually(t, func() bool { return offered(c, "handoff") && attempts.Load() == 2 }, 20*time.Second, 5*time.Millisecond,
+		"waiting for the waiter's offer on every node, and its two attempts")
 	before := attempts.Load()
 
 	require.NoError(t, holder.Unlock(ctx))
