@@ -24,7 +24,7 @@ const (
 	aclKeys     = "~app:* ~{quorumlock}:*"
 	aclChannels = "&{quorumlock}:*"
 	aclCommands = "-@all +evalsha +eval +info +subscribe +unsubscribe " +
-		"+get +set +del +exists +pttl +pexpire +time +publish +zadd +zrange +zrem +hget +hset +hdel"
+		"+get +set +del +exists +pttl +pexpire +time +lastsave +publish +zadd +zrange +zrem +zscore +hget +hset +hdel"
 )
 
 // aclNodes starts n redis-server processes with a user that has the
@@ -125,9 +125,27 @@ func TestACL_documentedRights(t *testing.T) {
 	assert.Equal(t, redlock.VerdictHeld, st.Verdict)
 	require.NoError(t, fenced.Unlock(ctx))
 
-	permit, err := holder.TrySemaphore(ctx, "pool", 2)
+	// A semaphore's waiter is woken, not handed the slot, and takes it with
+	// an attempt of its own.
+	permit, err := holder.TrySemaphore(ctx, "pool", 1)
 	require.NoError(t, err)
+	other, err := redlock.New(nodes, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = other.Close() })
+	go func() {
+		p, err := other.Semaphore(waitCtx, "pool", 1)
+		if err == nil {
+			err = p.Unlock(ctx)
+		}
+		got <- err
+	}()
+	require.Eventually(t, func() bool {
+		st, err := holder.SemaphoreStatus(ctx, "pool", 1)
+		return err == nil && st[0].Verdict == redlock.VerdictHeld
+	}, time.Minute, 10*time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // the waiter queues
 	require.NoError(t, permit.Unlock(ctx))
+	require.NoError(t, <-got, "the semaphore's waiter")
 }
 
 // A user without the channels may not publish or subscribe: Unlock still

@@ -318,9 +318,13 @@ func errOrNone(err error) error {
 func (l *Lock) acquireOn(ctx context.Context, i int, n *Node, args []any) error {
 	sent, sentC := time.Now(), l.cfg.clock.Now()
 	start := l.client.nodeStart()
-	granted, pttl, counter, err := n.acquire(ctx, l.keys, args)
+	a, err := n.acquire(ctx, l.keys, args)
+	granted, pttl := a.granted, a.pttl
 	l.client.nodeDone(ctx, n, OpAcquire, start, err)
-	l.gate.setAnswer(i, err != nil || granted, counter, pttl)
+	l.gate.setAnswer(i, err != nil || granted, a.counter, pttl)
+	if err == nil && !granted {
+		l.client.clocks.seen(i, a.at, l.cfg.clock.Now())
+	}
 	if h := l.waiter.handoffs(); err == nil && !granted && h != nil {
 		l.client.keepVetted(i) // so that the node's hand-off can count
 		if h.answered(l, i) {
@@ -341,32 +345,52 @@ func (l *Lock) acquireOn(ctx context.Context, i int, n *Node, args []any) error 
 	return nil
 }
 
-// acquire runs the acquiring script: granted if the key holds the token
-// now; if not, the holder's remaining ttl there (2^31-1 ms if the key has
-// no expiry; -1 if the lock is free but earlier waiters are queued); with
-// fencing, the node's fence counter.
-func (n *Node) acquire(ctx context.Context, keys []string, args []any) (granted bool, pttl time.Duration, counter uint64, err error) {
+// An answer is a node's answer to the acquiring script.
+type answer struct {
+	granted bool          // the key holds the token now
+	pttl    time.Duration // if not: the holder's time left (2^31-1 ms without expiry); -1 if the lock is free but earlier waiters are queued
+	counter uint64        // with fencing, the node's fence counter
+	at      int64         // if not granted, the server's time, in ms since 1970
+}
+
+// acquire runs the acquiring script (see acquire.lua for its replies).
+func (n *Node) acquire(ctx context.Context, keys []string, args []any) (answer, error) {
 	reply, _, err := n.run(ctx, acquireScript, keys, args)
 	if err != nil {
-		return false, 0, 0, n.nodeErr(err)
+		return answer{}, n.nodeErr(err)
 	}
-	code := reply
-	if pair, ok := reply.([]any); ok && len(pair) == 2 {
-		code = pair[0]
-		s, _ := pair[1].(string)
-		if counter, err = strconv.ParseUint(s, 10, 64); err != nil {
-			return false, 0, 0, n.nodeErr(fmt.Errorf("unexpected fence counter %q from %s", s, acquireScript.name))
+	if v, isInt := reply.(int64); isInt && v == 1 {
+		return answer{granted: true}, nil
+	}
+	bad := n.nodeErr(fmt.Errorf("unexpected reply to %s", acquireScript.name))
+	parts, ok := reply.([]any)
+	if !ok || len(parts) < 2 || len(parts) > 3 {
+		return answer{}, bad
+	}
+	code, _ := parts[0].(int64)
+	var a answer
+	if s, _ := parts[1].(string); s != "" {
+		if a.counter, err = strconv.ParseUint(s, 10, 64); err != nil {
+			return answer{}, n.nodeErr(fmt.Errorf("unexpected fence counter %q from %s", s, acquireScript.name))
 		}
 	}
-	switch v, isInt := code.(int64); {
-	case isInt && v == 1:
-		return true, 0, counter, nil
-	case isInt && v == -1:
-		return false, -1, counter, nil
-	case isInt && v <= -2:
-		return false, time.Duration(-1-v) * time.Millisecond, counter, nil
+	switch {
+	case code == 1 && len(parts) == 2:
+		a.granted = true
+		return a, nil
+	case len(parts) != 3:
+		return answer{}, bad
+	case code == -1:
+		a.pttl = -1
+	case code <= -2:
+		a.pttl = time.Duration(-1-code) * time.Millisecond
+	default:
+		return answer{}, bad
 	}
-	return false, 0, 0, n.nodeErr(fmt.Errorf("unexpected reply %v to %s", reply, acquireScript.name))
+	if a.at, ok = parts[2].(int64); !ok {
+		return answer{}, bad
+	}
+	return a, nil
 }
 
 // busy reads from r, a failed acquiring round, whether the lock is held or

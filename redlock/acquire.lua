@@ -14,17 +14,19 @@
 -- attempts.
 -- Returns 1 if the key holds the token now (set by this call, or by an
 -- earlier copy of it whose reply was lost; a key handed to an earlier
--- attempt of the same waiter, by number, is set to this one's token);
--- otherwise -1 less the lock's remaining ttl in ms, at least 1 (2^31-1 for
--- a key with no expiry), or -1 when the lock is free but earlier waiters
--- are queued; and the waiter joins the queue or stays alive in it. A
--- waiter granted the lock stays queued, first, until it releases the lock
--- (release.lua takes it out) or its life in the queue ends: were it
+-- attempt of the same waiter, by number, is set to this one's token), or
+-- with fencing {1, the lock's fence counter here} (see fences.lua), the
+-- counter as a decimal string; a lock granted that had no counter gets
+-- one, at the node's high-water mark. Otherwise it returns {code, the
+-- counter with fencing or "", the server's time in ms}, code being -1 less
+-- the lock's remaining ttl in ms, at least 1 (2^31-1 for a key with no
+-- expiry), or -1 when the lock is free but earlier waiters are queued: the
+-- waiter joins the queue or stays alive in it, and the client learns the
+-- nodes' time for the places of its waiters. A waiter granted the lock
+-- stays queued, first, until it releases the lock (release.lua takes it
+-- out) or its life in the queue ends, and its grant keeps it alive: were it
 -- dropped here, a node that granted it in an attempt that failed elsewhere
--- would serve the next waiter first. With fencing it returns {that,
--- the lock's fence counter here} (see fences.lua), the counter as a decimal
--- string; a lock granted that had no counter gets one, at the node's
--- high-water mark.
+-- would serve the next waiter first.
 local token, ttl = ARGV[2], ARGV[3]
 local w, n = ARGV[5], ARGV[8] -- the waiter, the attempt's number
 if w ~= "" and has_gone(w) then
@@ -51,7 +53,6 @@ elseif not v then
 		ok = 1
 	end
 end
-local code = 1
 if w ~= "" and n ~= "" then
 	if ok == 1 then
 		offer(w, n, nil, nil, ARGV[7])
@@ -59,24 +60,30 @@ if w ~= "" and n ~= "" then
 		offer(w, n, token, ttl, ARGV[7])
 	end
 end
-if ok == 0 then
-	if w ~= "" then
-		join(w, ARGV[6], ARGV[7])
-	end
-	code = -1
-	if v then
-		code = -1 - held_for(KEYS[1])
-	end
-end
-if ARGV[4] == "" then
-	return reply(code)
-end
-local c, _, own = counter(KEYS[1])
 if ok == 1 then
+	if w ~= "" then
+		keep_alive(w, ARGV[7])
+	end
+	if ARGV[4] == "" then
+		return reply(1)
+	end
+	local c, _, own = counter(KEYS[1])
 	if own then
 		redis.call("PEXPIRE", fence_of(KEYS[1]), ttl)
 	else
 		redis.call("SET", fence_of(KEYS[1]), c .. " -", "PX", ttl)
 	end
+	return reply({ 1, c })
 end
-return reply({ code, c })
+if w ~= "" then
+	join(w, ARGV[6], ARGV[7])
+end
+local code = -1
+if v then
+	code = -1 - held_for(KEYS[1])
+end
+local c = ""
+if ARGV[4] ~= "" then
+	c = counter(KEYS[1])
+end
+return reply({ code, c, now_ms() })

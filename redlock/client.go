@@ -26,7 +26,8 @@ type Client struct {
 	logged   sync.Map      // findings and quarantines already logged
 	busy     sync.Map      // key -> when an attempt last found it busy
 
-	goneArg any // how long, in ms, a waiter that left a queue is marked gone there
+	goneArg any         // how long, in ms, a waiter that left a queue is marked gone there
+	clocks  *nodeClocks // the nodes' clocks, as their answers showed them
 }
 
 // New returns a Client for nodes, one per independent Redis master, with
@@ -60,6 +61,7 @@ func New(nodes []*Node, opts ...Option) (*Client, error) {
 		vetted:   make([]nodeVerdict, 2*len(nodes)),
 		restarts: make([]restartSeen, len(nodes)),
 		goneArg:  goneFor(cfg.nodeTimeout).Milliseconds(),
+		clocks:   newNodeClocks(len(nodes)),
 	}, nil
 }
 

@@ -43,7 +43,7 @@ func TestHandoff_counts(t *testing.T) {
 	c, err := New(nodes[:3], WithClock(fake))
 	require.NoError(t, err)
 	defer c.Close()
-	inc := func(i int) string { return fmt.Sprintf("%040x.1", i+1) }
+	inc := func(i int) string { return strings.Repeat(string(rune('a'+i)), 40) + ".1" } // the run id's
 	for i, n := range nodes {
 		n.sawIncarnation(inc(i))
 		require.NoError(t, n.probe(context.Background()))

@@ -41,7 +41,7 @@ const (
 var queueLifeArg any = queueLife.Milliseconds()
 
 // newWaiter returns a waiter with a random id, whose place in the queues is
-// now on cfg's clock; hands says whether it takes hand-offs (see
+// now on the nodes' clocks (see [nodeClocks]); hands says whether it takes hand-offs (see
 // [handoff]). keys are the keys whose queues it waits in: one lock's, or
 // every slot's of a semaphore.
 func (c *Client) newWaiter(cfg *config, hands bool, keys []string) (*waiter, error) {
@@ -50,7 +50,7 @@ func (c *Client) newWaiter(cfg *config, hands bool, keys []string) (*waiter, err
 		return nil, fmt.Errorf("redlock: reading a random waiter id: %w", err)
 	}
 	id := hex.EncodeToString(b[:])
-	w := &waiter{id: id, idArg: id, score: cfg.clock.Now().UnixMilli(), wake: make(chan struct{}, 1), keys: keys}
+	w := &waiter{id: id, idArg: id, score: c.clocks.place(cfg.clock.Now()), wake: make(chan struct{}, 1), keys: keys}
 	if hands {
 		w.hand = newHandoff(len(c.nodes))
 	}

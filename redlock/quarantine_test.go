@@ -186,3 +186,42 @@ func TestLock_Hold_maxHold(t *testing.T) {
 	assert.True(t, fake.Now().Before(l.Until()), "still valid when the hold ends")
 	assert.True(t, errors.Is(l.Unlock(context.Background()), nil))
 }
+
+// After a restart that kept the data, the first script to run may be
+// another client's, in another database, which finds the new run id in its
+// own database only: a client on the first database still sees the
+// server's new incarnation, by its LASTSAVE, and quarantines it.
+func TestQuarantine_restartSeenInEveryDatabase(t *testing.T) {
+	addr, restart := restartableRedis(t)
+	ctx := context.Background()
+	const ttl, quarantine = time.Second, 2 * time.Second
+	newClient := func(db string) *redlock.Client {
+		n, err := redlock.ParseURL("redis://" + addr + "/" + db)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = n.Close() })
+		c, err := redlock.New([]*redlock.Node{n}, redlock.WithTTL(ttl), redlock.WithQuarantine(quarantine),
+			redlock.WithNodeTimeout(500*time.Millisecond))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	a := newClient("0")
+	var l *redlock.Lock
+	require.Eventually(t, func() bool { // until the fresh server is out of quarantine
+		var err error
+		l, err = a.TryLock(ctx, "warm")
+		return err == nil
+	}, time.Minute, 100*time.Millisecond, "a first lock, once the server has been up for %v", quarantine)
+	require.NoError(t, l.Unlock(ctx))
+	require.NoError(t, a.Close())
+
+	time.Sleep(1100 * time.Millisecond) // LASTSAVE counts seconds: the restart falls in another
+	restart()
+	b := newClient("1")
+	_, err := b.TryLock(ctx, "other") // the first scripts after the restart, by their source, in database 1
+	require.ErrorIs(t, err, redlock.ErrNotObtained, "the restarted server is in quarantine for b too")
+
+	_, err = a.TryLock(ctx, "x")
+	require.ErrorIs(t, err, redlock.ErrNotObtained, "a grant of the server restarted just now")
+	assert.ErrorContains(t, err, "restarted, or lost its data")
+}

@@ -1,10 +1,9 @@
 -- queue.lua: the waiters' queue of a lock, put before the scripts that use
 -- it (after node.lua and fences.lua). The queue of a lock key is three keys in the
 -- reserved namespace {quorumlock}: a sorted set of waiter ids by the time
--- each began waiting (the same on every node, so every node orders them
--- alike; the node moves a place older than a waiter's life in a queue up
--- to its own time less that life, so that a client whose clock is behind
--- gains at most that over the others), a hash of the server time, in ms,
+-- each began waiting (by the nodes' clocks, as the client estimated it
+-- from their answers, and the same on every node, so every node orders them
+-- alike), a hash of the server time, in ms,
 -- until which each is alive, and a hash of the hand-off each waiter of a
 -- lock may take: "<ttl ms> <attempt> <token>", its latest failed
 -- attempt's, or "0 <attempt> -" once an attempt was granted. A waiter stays
@@ -72,13 +71,12 @@ local function has_gone(w)
 	return redis.call("EXISTS", gone(w)) == 1
 end
 
--- join queues the waiter w at its place score (no earlier than life ms
--- before now), or keeps it there, alive for life ms more.
+-- join queues the waiter w at its place score, or keeps it there, alive
+-- for life ms more.
 local function join(w, score, life)
 	life = tonumber(life)
-	local now = now_ms()
-	redis.call("ZADD", queue, "NX", math.max(tonumber(score), now - life), w)
-	redis.call("HSET", alive, w, now + life)
+	redis.call("ZADD", queue, "NX", score, w)
+	redis.call("HSET", alive, w, now_ms() + life)
 	redis.call("PEXPIRE", queue, 2 * life)
 	redis.call("PEXPIRE", alive, 2 * life)
 end
@@ -119,6 +117,15 @@ local function offered(w)
 		return nil
 	end
 	return t, n, ttl
+end
+
+-- keep_alive keeps the waiter w alive for life ms more, if it is queued:
+-- for an attempt of its that was granted here, which may have failed
+-- elsewhere.
+local function keep_alive(w, life)
+	if redis.call("ZSCORE", queue, w) then
+		redis.call("HSET", alive, w, now_ms() + tonumber(life))
+	end
 end
 
 -- leave takes the waiter w out of the queue; for ms > 0 it is marked gone

@@ -76,3 +76,37 @@ func waitPing(tb testing.TB, addr string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// restartableRedis starts a redis-server with its data in an append-only
+// file written on every command, and returns its address and a function
+// that kills it (SIGKILL) and starts it again on the same port and files.
+func restartableRedis(tb testing.TB) (addr string, restart func()) {
+	tb.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("REDLOCK_REQUIRE_REDIS") == "1" {
+			tb.Fatal("redis-server not installed and REDLOCK_REQUIRE_REDIS=1: apt-get install redis-server")
+		}
+		tb.Skip("redis-server not installed; apt-get install redis-server")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(tb, err)
+	addr = l.Addr().String()
+	_, port, _ := net.SplitHostPort(addr)
+	require.NoError(tb, l.Close())
+	dir := tb.TempDir()
+	var cmd *exec.Cmd
+	start := func() {
+		cmd = exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--dir", dir,
+			"--appendonly", "yes", "--appendfsync", "always")
+		require.NoError(tb, cmd.Start())
+		waitPing(tb, addr)
+	}
+	start()
+	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return addr, func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		start()
+	}
+}

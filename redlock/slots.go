@@ -80,10 +80,11 @@ func (c *Client) readSlots(ctx context.Context, cfg *config, name string, keys [
 		if err != nil {
 			return n.nodeErr(err)
 		}
-		s, err := slotStates(reply, len(keys))
+		s, at, err := slotStates(reply, len(keys))
 		if err != nil {
 			return n.nodeErr(err)
 		}
+		c.clocks.seen(i, at, cfg.clock.Now())
 		states[i] = s
 		return nil
 	})
@@ -127,17 +128,22 @@ func (c *Client) readSlots(ctx context.Context, cfg *config, name string, keys [
 	return free, b, nil
 }
 
-// slotStates checks a reply of slots.lua for n slots.
-func slotStates(reply any, n int) ([]int64, error) {
+// slotStates checks a reply of slots.lua for n slots, and returns the
+// slots' states and the server's time.
+func slotStates(reply any, n int) ([]int64, int64, error) {
 	values, ok := reply.([]any)
-	if !ok || len(values) != n {
-		return nil, fmt.Errorf("unexpected reply to %s: want %d integers", slotsScript.name, n)
+	if !ok || len(values) != n+1 {
+		return nil, 0, fmt.Errorf("unexpected reply to %s: want %d integers", slotsScript.name, n+1)
 	}
 	states := make([]int64, n)
-	for i, v := range values {
+	for i, v := range values[:n] {
 		if states[i], ok = v.(int64); !ok {
-			return nil, fmt.Errorf("unexpected reply to %s: slot %d is %T", slotsScript.name, i, v)
+			return nil, 0, fmt.Errorf("unexpected reply to %s: slot %d is %T", slotsScript.name, i, v)
 		}
 	}
-	return states, nil
+	at, ok := values[n].(int64)
+	if !ok {
+		return nil, 0, fmt.Errorf("unexpected reply to %s: the time is %T", slotsScript.name, values[n])
+	}
+	return states, at, nil
 }

@@ -7,9 +7,10 @@
 -- Returns one integer per slot: 0 if the slot is free and no earlier live
 -- waiter is queued for it; -1 if it is free but an earlier waiter is
 -- queued; otherwise the holder's remaining ttl in ms, at least 1 (2^31-1
--- for a key with no expiry). The waiter joins, or stays alive in, the
--- queue of every slot not 0, unless it has left the queues (see gone in
--- queue.lua): this is then a straggling copy of one of its reads.
+-- for a key with no expiry), and after them the server's time in ms. The
+-- waiter joins, or stays alive in, the queue of every slot not 0, unless it
+-- has left the queues (see gone in queue.lua): this is then a straggling
+-- copy of one of its reads.
 local now = now_ms()
 local w = ARGV[2]
 local out = {}
@@ -29,4 +30,5 @@ for i = 1, #KEYS do
 	end
 	out[i] = state
 end
+out[#KEYS + 1] = now
 return reply(out)

@@ -152,7 +152,13 @@ func (n *Node) probe(ctx context.Context) error {
 	gen := w.gen
 	w.mu.Unlock()
 
-	text, err := n.conn.Info(ctx)
+	var text string
+	var err error
+	for range staleRetries { // pooled connections the server closed, as after a restart
+		if text, err = n.conn.Info(ctx); !staleConn(err) {
+			break
+		}
+	}
 	at := time.Now()
 	var info serverInfo
 	if err == nil {
@@ -171,6 +177,12 @@ func (n *Node) probe(ctx context.Context) error {
 	w.probedAt = at
 	switch {
 	case err == nil:
+		if w.incarnation != "" && info.runID != "" && !strings.HasPrefix(w.incarnation, "-.") &&
+			!strings.HasPrefix(w.incarnation, info.runID+".") && info.runID != w.info.runID {
+			// The server's run id is not the one of the incarnation the
+			// node last saw: it restarted since, whatever its scripts say.
+			w.restarts++
+		}
 		w.info, w.probed, w.denied = info, true, false
 		w.upAt = at.Add(-info.uptime) // uptime is whole seconds, so this is the latest start
 		if w.gen == gen {

@@ -278,7 +278,8 @@ func defaultInfo() map[string]string {
 // databases is how many databases a default Redis has (databases 16).
 const databases = 16
 
-// hook makes the server answer INFO with [Server.infoText] and refuse
+// hook makes the server answer INFO with [Server.infoText], LASTSAVE with
+// its start, and refuse
 // SELECT of a database beyond the default 16, as Redis does. Restart and
 // Crash set it again; restarting the miniredis directly loses it.
 func (s *Server) hook() {
@@ -291,6 +292,12 @@ func (s *Server) hook() {
 			} else {
 				p.WriteBulk(text)
 			}
+			return true
+		case "LASTSAVE": // as Redis with no saves: when the server started
+			s.mu.Lock()
+			boot := s.boot
+			s.mu.Unlock()
+			p.WriteInt(int(boot.Unix()))
 			return true
 		case "SELECT":
 			if len(args) == 1 {
