@@ -315,7 +315,7 @@ func released(err error) string {
 
 // shorten keeps the first 120 characters of s.
 func shorten(s string) string {
-	if len(s) > 12000 {
+	if len(s) > 120 {
 		return s[:117] + "..."
 	}
 	return s
