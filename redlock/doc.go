@@ -90,14 +90,17 @@
 // script tells: the key {quorumlock}:incarnation holds the server's run id
 // and when the library made the key. Every script's first argument is the
 // incarnation its node last saw, and its reply names the incarnation only
-// when that differs. A script sent by its digest reads the key; one sent by
-// its source also checks it against the run id in INFO, and makes a new
-// one if they differ; a lost key (no persistence, FLUSHALL) is made anew by
-// the first script to run. The script cache empties when a server
-// restarts, so after a restart some script runs by its source before any
-// runs by its digest, and the first reply after a restart names a new
-// incarnation. It costs no command on the happy path, and the server
-// caches one copy of each script however many processes use it.
+// when that differs. A script reads the key, and checks it against the run
+// id in INFO when the server's LASTSAVE differs from the one kept with it,
+// and when the script is sent by its source; it makes a new incarnation if
+// the run ids differ, or if INFO or LASTSAVE is refused (an ACL), and a
+// lost key (no persistence, FLUSHALL) is made anew by the first script to
+// run. LASTSAVE is the time of the server's last save, or of its start, so
+// it changes on every restart unless one falls within the same second as a
+// save; and the script cache empties on every restart, so the first script
+// of ours that runs after a restart, in any database, runs by its source.
+// It costs no command on the happy path, and the server caches one copy of
+// each script however many processes use it.
 //
 // What that protects, and on which assumptions:
 //
@@ -107,9 +110,12 @@
 //     by the client's clock (monotonic, for [clock.Real]): the client
 //     notices no earlier than the node saw the new incarnation, which is no
 //     earlier than the restart. This holds whatever the server's clock
-//     does, and assumes only that the server's script cache is empty after
-//     a restart (Redis keeps no scripts across restarts) and that nobody
-//     else writes {quorumlock}:incarnation.
+//     does. It assumes that after a restart either the server's LASTSAVE
+//     differs from its last value before it, or the first script of ours
+//     to run (by its source) in the client's database succeeds and reads
+//     INFO; and that nobody else writes {quorumlock}:incarnation. A client
+//     whose node's INFO shows another run id than the incarnation's counts
+//     a restart too.
 //   - A client that meets a server for the first time (a new process, or
 //     new [Node]s) cannot tell when it last restarted: its node is suspect,
 //     and a grant from it counts only if an INFO read after the grant shows
@@ -138,8 +144,9 @@
 // quorum raised it within the validity.
 //
 // A node keeps a lock's counter, under its key whatever the client's key
-// prefix, only while the lock is in use: a grant makes it, a raise sets it
-// with the lock's ttl, and the lock's release deletes it. The node also
+// prefix, for at most a ttl after the lock's last grant: a grant makes it
+// (or renews it), a raise sets it with the lock's ttl, the lock's release
+// deletes it, and Extend does not renew it. The node also
 // keeps a high-water mark, the highest fence ever raised on it for any
 // lock, and a lock with no counter counts as being at the mark: a counter
 // is made at the mark. So every reading of a lock's counter on a node is
@@ -163,12 +170,16 @@
 //
 // Neither argument uses time, so both hold when holders overlap because
 // an assumption above failed: a holder paused past its validity, a node's
-// clock that jumped, a lock key evicted or deleted. The first holder's late
+// clock that jumped, a lock key evicted by a volatile-* policy or deleted.
+// (An allkeys-* policy can evict the high-water mark, which has no ttl,
+// and then fences can repeat: vetting refuses both kinds.) The first
+// holder's late
 // write then carries a lower token than its successor's, and a resource that
 // refuses tokens below the highest it has accepted refuses it. They do not
 // hold if a node loses its data: the quarantine keeps mutual exclusion, but
 // not the counters: fencing needs nodes with appendfsync always, and
-// refuses nodes without an append-only file. Fences of different locks are
+// refuses nodes without an append-only file (INFO does not tell
+// appendfsync, so vetting cannot check it). Fences of different locks are
 // unrelated, and a lock's fences may jump, since a counter made anew starts
 // at the mark. Counters are decimal strings, compared exactly. Fencing
 // costs one more round-trip per acquisition.

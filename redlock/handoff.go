@@ -49,7 +49,9 @@ import (
 // the node's clock, unless it forgot the key: a restart without its data,
 // which changes the incarnation, so that the message does not count (the
 // message is published in the same script that sets the key, after any
-// restart), or one that the quarantine covers as it covers a grant. The
+// restart), or one that the quarantine covers as it covers a grant. This
+// leans on the restart detection of [WithQuarantine] exactly as a grant
+// does, with the same assumptions (see the package documentation). The
 // restart checks stand in for those of [Client.admit]: a hand-off is made by
 // another client's release, so the waiter's own scripts have not told it of
 // a restart, and the incarnation read with the hand-off does instead.
@@ -70,7 +72,10 @@ import (
 // the lock it was granted or handed (release.lua), gives its keys back and
 // is marked gone there for a while ([goneFor]): its attempts still on their
 // way neither queue it again nor offer to take the lock, which would hand
-// the lock to no one for its ttl. The undo of a waiter's own failed attempt
+// the lock to no one for its ttl. Such an attempt may still take a free
+// lock with no one queued, as any late SET may; the gate sends the undo of
+// its failed attempt after it (see [gate]), and its key expires by its ttl
+// if the node ran it later than that. The undo of a waiter's own failed attempt
 // frees the key its attempt set, and neither takes the waiter out of the
 // queue nor tells it that the lock is free: it knows, and would only try
 // again at once, over and over while another client holds the lock on the
