@@ -75,7 +75,7 @@ func (c *Client) stopWaiting(w *waiter, keys ...string) {
 		return
 	}
 	oc := newOpContext(context.Background(), c.cfg.nodeTimeout)
-	args := perNode(len(c.nodes), []any{w.idArg, c.goneArg})
+	args := perNode(len(c.nodes), []any{w.idArg, c.goneArg}, nil)
 	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
 		start := c.nodeStart()
 		_, _, err := c.nodes[i].run(ctx, leaveScript, keys, args.of(i))

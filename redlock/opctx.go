@@ -17,6 +17,7 @@ import (
 type opContext struct {
 	parent   context.Context // for Value only
 	deadline time.Time
+	args     [40]any // backs the round's per-node arguments when they fit (see perNode)
 
 	mu    sync.Mutex
 	done  chan struct{}

@@ -139,7 +139,7 @@ type nodeOp func(ctx context.Context, i int, n *Node, args []any) error
 func (l *Lock) round(ctx context.Context, base []any, op nodeOp) (*quorum.Round, *opContext) {
 	oc := newOpContext(ctx, l.cfg.nodeTimeout)
 	t := l.gate.ticket()
-	args := perNode(len(l.client.nodes), base)
+	args := perNode(len(l.client.nodes), base, oc.args[:])
 	return quorum.Go(oc, len(l.client.nodes), func(ctx context.Context, i int) error {
 		return l.send(ctx, i, t, op, args.of(i))
 	}), oc
@@ -153,9 +153,15 @@ type nodeArgs struct {
 	width int
 }
 
-// perNode returns the arguments base for each of n nodes.
-func perNode(n int, base []any) nodeArgs {
-	a := nodeArgs{vec: make([]any, n*(1+len(base))), width: 1 + len(base)}
+// perNode returns the arguments base for each of n nodes, in buf if they
+// fit (buf must not be used for anything else while they are).
+func perNode(n int, base []any, buf []any) nodeArgs {
+	a := nodeArgs{vec: buf, width: 1 + len(base)}
+	if n*a.width <= len(buf) {
+		a.vec = buf[:n*a.width]
+	} else {
+		a.vec = make([]any, n*a.width)
+	}
 	for i := range n {
 		copy(a.vec[i*a.width+1:], base)
 	}

@@ -71,7 +71,7 @@ func (c *Client) readSlots(ctx context.Context, cfg *config, name string, keys [
 	if w != nil {
 		base[0], base[1] = w.idArg, w.score
 	}
-	args := perNode(len(c.nodes), base)
+	args := perNode(len(c.nodes), base, nil)
 	states := make([][]int64, len(c.nodes)) // each written by its node's call, read once seen
 	oc := newOpContext(ctx, cfg.nodeTimeout)
 	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
