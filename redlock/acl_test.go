@@ -17,7 +17,7 @@ import (
 	"github.com/quorumlock/quorumlock/redlock"
 )
 
-// The ACL rights the library needs, as the README names them, for a
+// The ACL rights the library needs, as docs/operations.md names them, for a
 // client whose key prefix is "app:": the locks' keys, the library's own
 // keys and channels, and the commands its scripts run.
 const (
@@ -72,7 +72,7 @@ func splitFields(s string) []string {
 	return out
 }
 
-// A Redis user with exactly the rights the README names can do everything:
+// A Redis user with exactly the rights docs/operations.md names can do everything:
 // lock, wait, be handed a lock, fence, extend, read status, take a permit,
 // and vet the nodes without a finding.
 func TestACL_documentedRights(t *testing.T) {

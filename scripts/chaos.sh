@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the chaos program (integration/chaos) against the five-node cluster:
 # clients contend for a few locks while a nemesis injects faults on a seeded
-# schedule, and a history checker judges every grant (see the README's
+# schedule, and a history checker judges every grant (see docs/testing.md,
 # "Chaos run").
 #
 # Usage: scripts/chaos.sh [--long] [--up] [--seed N] [-- PROGRAM FLAGS...]

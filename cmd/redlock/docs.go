@@ -5,11 +5,11 @@ import (
 	"strings"
 )
 
-// The README's tables of the command's flags and exit statuses are made
+// The tables of the command's flags and exit statuses are made
 // here, from the commands' flag sets and exitTable, and a test checks that
-// the README has them as made.
+// docs/command.md has them as made.
 
-// exitsMarkdown is exitTable as the README's Markdown table.
+// exitsMarkdown is exitTable as the Markdown table of docs/command.md.
 func exitsMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| exit status | meaning |\n|---|---|\n")
@@ -19,7 +19,7 @@ func exitsMarkdown() string {
 	return b.String()
 }
 
-// flagsMarkdown is the README's table of every command's flags, a flag
+// flagsMarkdown is docs/command.md's table of every command's flags, a flag
 // that several commands share (the same name and usage) in one row.
 func flagsMarkdown() string {
 	type row struct {

@@ -10,21 +10,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var updateREADME = flag.Bool("update", false, "rewrite the README's tables of flags and exit statuses")
+var updateREADME = flag.Bool("update", false, "rewrite the tables of flags and exit statuses in docs/command.md")
 
-// readmePath is the README, from this package's directory.
-const readmePath = "../../README.md"
+// readmePath is the command's documentation, from this package's directory.
+const readmePath = "../../docs/command.md"
 
-// commandSection returns the README's section "The command", and where it
+// commandSection returns the command's documentation, whole, and where it
 // starts and ends.
 func commandSection(t *testing.T, readme string) (section string, start, end int) {
 	t.Helper()
-	start = strings.Index(readme, "\n## The command\n")
-	require.GreaterOrEqual(t, start, 0, "README.md has no section \"The command\"")
-	end = strings.Index(readme[start+1:], "\n## ")
-	require.GreaterOrEqual(t, end, 0, "the section \"The command\" does not end")
-	end += start + 1
-	return readme[start:end], start, end
+	require.True(t, strings.HasPrefix(readme, "# The command\n"), "docs/command.md does not start with \"# The command\"")
+	return readme, 0, len(readme)
 }
 
 // table returns where the Markdown table whose first line is header lies
@@ -45,7 +41,7 @@ func table(s, header string) (start, end int, ok bool) {
 	return start, end, true
 }
 
-// The README's tables of flags and exit statuses are the ones the command
+// The tables of flags and exit statuses in docs/command.md are the ones the command
 // makes from its flag sets and exit table; go test -run TestREADME -update
 // rewrites them.
 func TestREADME_tables(t *testing.T) {
@@ -64,7 +60,7 @@ func TestREADME_tables(t *testing.T) {
 			continue
 		}
 		assert.True(t, section[start:end] == tt.want,
-			"README.md's table %q is not the command's; run: go test ./cmd/redlock -run TestREADME -update", strings.TrimSpace(tt.header))
+			"docs/command.md's table %q is not the command's; run: go test ./cmd/redlock -run TestREADME -update", strings.TrimSpace(tt.header))
 	}
 	if *updateREADME {
 		require.NoError(t, os.WriteFile(readmePath, []byte(readme[:from]+section+readme[to:]), 0o644))
@@ -78,13 +74,13 @@ func TestREADME_mentions(t *testing.T) {
 	require.NoError(t, err)
 	section, _, _ := commandSection(t, string(b))
 	for _, c := range commands() {
-		if c.name != "version" { // in the section "Build and release"
-			assert.True(t, strings.Contains(section, "redlock "+c.name), "README: no subcommand %s", c.name)
+		if c.name != "version" { // in docs/operations.md, "Build and release"
+			assert.True(t, strings.Contains(section, "redlock "+c.name), "docs/command.md: no subcommand %s", c.name)
 		}
 	}
 	runHelp := runInProcess(nil, "help", "run").stdout
 	for _, v := range []string{nodesEnv, nodesFileEnv, "REDLOCK_NAME", "REDLOCK_FINGERPRINT", "REDLOCK_FENCE", "REDLOCK_SLOT"} {
-		assert.True(t, strings.Contains(section, v), "README: no variable %s", v)
+		assert.True(t, strings.Contains(section, v), "docs/command.md: no variable %s", v)
 		assert.True(t, strings.Contains(runHelp+usage(), v), "help: no variable %s", v)
 	}
 	help := runInProcess(nil, "help").stdout

@@ -6,7 +6,7 @@ import (
 
 // Exit statuses. The program's own status is passed through by run; the
 // numbers of redlock's own outcomes follow sysexits.h where one fits.
-// exitTable says what each means, for the help and the README.
+// exitTable says what each means, for the help and docs/command.md.
 const (
 	exitOK          = 0
 	exitFalse       = 1   // status: free; doctor: findings
@@ -29,7 +29,7 @@ type exitRow struct {
 }
 
 // exitTable is the one description of the exit statuses: redlock help
-// prints it, and the README's table is checked against it.
+// prints it, and the table in docs/command.md is checked against it.
 var exitTable = []exitRow{
 	{"0", "success (`run`: the program exited 0; `status`: the lock is held by a quorum; `doctor`: every node is sound)"},
 	{"1–125", "`run`: the program's own exit status"},

@@ -41,7 +41,7 @@ var profiles = map[string]config{
 	"long":  {Duration: 20 * time.Minute, MinGrants: 10_000, MaxGrants: 200_000, Clients: 12, Names: 4},
 }
 
-// outOfModel lists the out-of-model faults, in the order of the README's table.
+// outOfModel lists the out-of-model faults, in the order of the table in docs/testing.md.
 var outOfModel = []string{"restart-without-persistence", "restart-clock-step", "eviction", "third-party-del",
 	"clock-step", "paused-holder"}
 
