@@ -2,12 +2,10 @@ module github.com/quorumlock/quorumlock/bench
 
 go 1.26.0
 
-replace github.com/quorumlock/quorumlock => ../
-
 require (
 	github.com/go-redsync/redsync/v4 v4.18.1
 	github.com/gomodule/redigo v1.9.3
-	github.com/quorumlock/quorumlock v0.0.0-00010101000000-000000000000
+	github.com/quorumlock/quorumlock v0.1.0
 	go.uber.org/goleak v1.3.0
 )
 
