@@ -79,7 +79,7 @@ type quorumlock struct {
 	client *redlock.Client
 }
 
-func newQuorumlock(label string, addrs []string, opts ...redlock.Option) (*quorumlock, error) {
+func newQuorumlock(label string, addrs []string, opts ...redlock.ClientOption) (*quorumlock, error) {
 	q := &quorumlock{label: label}
 	for _, a := range addrs {
 		n, err := redlock.ParseURL("redis://" + a)

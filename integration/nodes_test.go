@@ -215,12 +215,12 @@ func nodes(t *testing.T, urls []string) []*redlock.Node {
 // given), with the suite's node timeout unless opts set another, whose
 // background work is waited for when the test ends, before its nodes are
 // closed and before goleak looks.
-func newClient(t *testing.T, urls []string, opts ...redlock.Option) *redlock.Client {
+func newClient(t *testing.T, urls []string, opts ...redlock.ClientOption) *redlock.Client {
 	t.Helper()
 	if urls == nil {
 		urls = nodeURLs
 	}
-	opts = append([]redlock.Option{redlock.WithNodeTimeout(suiteNodeTimeout)}, opts...)
+	opts = append([]redlock.ClientOption{redlock.WithNodeTimeout(suiteNodeTimeout)}, opts...)
 	c, err := redlock.New(nodes(t, urls), opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() }) // runs before the nodes' Close

@@ -32,7 +32,7 @@ func TestQuarantine_restartWithoutPersistence(t *testing.T) {
 				_, err := doNode(ctx, i, "CONFIG", "SET", "appendonly", "no")
 				require.NoError(t, err, "turning persistence off on node %d", i)
 			}
-			opts := []redlock.Option{redlock.WithTTL(10 * time.Second)}
+			opts := []redlock.ClientOption{redlock.WithTTL(10 * time.Second)}
 			if !quarantine {
 				// Vetting refuses nodes without persistence when there is
 				// no quarantine: accept it, to show what it guards against.

@@ -78,7 +78,7 @@ func splitFields(s string) []string {
 func TestACL_documentedRights(t *testing.T) {
 	nodes := aclNodes(t, 3, aclKeys, aclChannels, aclCommands)
 	// Fresh servers: no quarantine, or the test would wait for it.
-	opts := []redlock.Option{redlock.WithKeyPrefix("app:"), redlock.WithQuarantine(0), redlock.WithNodeTimeout(2 * time.Second)}
+	opts := []redlock.ClientOption{redlock.WithKeyPrefix("app:"), redlock.WithQuarantine(0), redlock.WithNodeTimeout(2 * time.Second)}
 	holder, err := redlock.New(nodes, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = holder.Close() })
@@ -153,7 +153,7 @@ func TestACL_documentedRights(t *testing.T) {
 // tries again, and vetting says what is missing, as a warning.
 func TestACL_withoutChannels(t *testing.T) {
 	nodes := aclNodes(t, 3, aclKeys, aclCommands)
-	opts := []redlock.Option{redlock.WithKeyPrefix("app:"), redlock.WithQuarantine(0), redlock.WithNodeTimeout(2 * time.Second)}
+	opts := []redlock.ClientOption{redlock.WithKeyPrefix("app:"), redlock.WithQuarantine(0), redlock.WithNodeTimeout(2 * time.Second)}
 	client, err := redlock.New(nodes, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })

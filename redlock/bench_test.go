@@ -36,7 +36,7 @@ func BenchmarkLockUnlock(b *testing.B) {
 
 // benchOptions fit servers just started: no quarantine, which would keep
 // them from voting for a ttl.
-var benchOptions = []redlock.Option{redlock.WithQuarantine(0)}
+var benchOptions = []redlock.ClientOption{redlock.WithQuarantine(0)}
 
 // delayConn adds a fixed delay before every command of one node.
 type delayConn struct {

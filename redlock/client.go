@@ -36,7 +36,7 @@ type Client struct {
 // name, or a bad option is an error wrapping [ErrInvalidArgument].
 //
 // The nodes are not owned by the client: close them after the client.
-func New(nodes []*Node, opts ...Option) (*Client, error) {
+func New(nodes []*Node, opts ...ClientOption) (*Client, error) {
 	if len(nodes) == 0 {
 		return nil, invalid("no nodes")
 	}
@@ -50,7 +50,14 @@ func New(nodes []*Node, opts ...Option) (*Client, error) {
 		}
 		seen[n.name] = i
 	}
-	cfg, err := defaultConfig().apply(opts, inNew)
+	all := make([]Option, len(opts))
+	for i, o := range opts {
+		if o == nil {
+			return nil, invalid("option %d is nil", i)
+		}
+		all[i] = o.clientOption()
+	}
+	cfg, err := defaultConfig().apply(all, inNew)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -171,6 +172,22 @@ func TestClient_undoNeedsNoCachedScript(t *testing.T) {
 	require.NoError(t, held.Unlock(ctx))
 }
 
+// The options a client only can take are ClientOptions, which no call
+// takes: giving one to a call does not compile.
+func TestOption_clientOnly(t *testing.T) {
+	option := reflect.TypeFor[redlock.Option]()
+	for name, fn := range map[string]any{
+		"WithNodeTimeout": redlock.WithNodeTimeout, "WithClock": redlock.WithClock, "WithRand": redlock.WithRand,
+		"WithQuarantine": redlock.WithQuarantine, "WithAcceptRisks": redlock.WithAcceptRisks,
+		"WithLogger": redlock.WithLogger, "WithMetrics": redlock.WithMetrics,
+	} {
+		out := reflect.TypeOf(fn).Out(0)
+		assert.False(t, out.AssignableTo(option), "%s returns %v, which a call's ...Option takes", name, out)
+		assert.True(t, out.AssignableTo(reflect.TypeFor[redlock.ClientOption]()), "%s: New does not take it", name)
+	}
+	assert.True(t, option.AssignableTo(reflect.TypeFor[redlock.ClientOption]()), "New does not take call options as defaults")
+}
+
 func TestOption_scope(t *testing.T) {
 	c := newCluster(t, 3)
 	client := c.client(t)
@@ -181,9 +198,6 @@ func TestOption_scope(t *testing.T) {
 		opt  redlock.Option
 		want string
 	}{
-		{"node timeout per Lock", lockWith(client, ctx), redlock.WithNodeTimeout(time.Second), "WithNodeTimeout cannot be given to Lock"},
-		{"clock per TryLock", tryLockWith(client, ctx), redlock.WithClock(clock.Real()), "WithClock cannot be given to TryLock"},
-		{"rand per Do", doWith(client, ctx), redlock.WithRand(nil), "WithRand cannot be given to Do"},
 		{"wait per TryLock", tryLockWith(client, ctx), redlock.WithWait(time.Second), "WithWait cannot be given to TryLock"},
 		{"retry limit per TryLock", tryLockWith(client, ctx), redlock.WithRetryLimit(1), "WithRetryLimit cannot be given to TryLock"},
 		{"ttl per Status", statusWith(client, ctx), redlock.WithTTL(time.Second), "WithTTL cannot be given to Status"},

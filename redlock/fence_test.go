@@ -108,9 +108,9 @@ func TestLock_Fence_onRedis(t *testing.T) {
 		nodes = append(nodes, n)
 	}
 	ctx := context.Background()
-	newClient := func(opts ...redlock.Option) *redlock.Client {
+	newClient := func(opts ...redlock.ClientOption) *redlock.Client {
 		// Fresh servers: no quarantine, or the test would wait for it.
-		c, err := redlock.New(nodes, append([]redlock.Option{redlock.WithFencing(), redlock.WithQuarantine(0),
+		c, err := redlock.New(nodes, append([]redlock.ClientOption{redlock.WithFencing(), redlock.WithQuarantine(0),
 			redlock.WithNodeTimeout(2 * time.Second)}, opts...)...)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = c.Close() })

@@ -46,9 +46,9 @@ func newClusterWith(tb testing.TB, o testcluster.Options) *cluster {
 // opts say otherwise: tests about timeouts set their own, and the others
 // must not fail because a loaded machine running the race detector took
 // longer than the 50ms default for a round-trip.
-func (c *cluster) client(tb testing.TB, opts ...redlock.Option) *redlock.Client {
+func (c *cluster) client(tb testing.TB, opts ...redlock.ClientOption) *redlock.Client {
 	tb.Helper()
-	opts = append([]redlock.Option{redlock.WithNodeTimeout(500 * time.Millisecond)}, opts...)
+	opts = append([]redlock.ClientOption{redlock.WithNodeTimeout(500 * time.Millisecond)}, opts...)
 	cl, err := redlock.New(c.nodes, opts...)
 	require.NoError(tb, err)
 	tb.Cleanup(func() { _ = cl.Close() })

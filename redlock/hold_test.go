@@ -15,11 +15,11 @@ import (
 )
 
 // holdSetup locks name on five in-process nodes driven by a fake clock.
-func holdSetup(t *testing.T, opts ...redlock.Option) (*cluster, *clock.Fake, *redlock.Lock) {
+func holdSetup(t *testing.T, opts ...redlock.ClientOption) (*cluster, *clock.Fake, *redlock.Lock) {
 	t.Helper()
 	c := newCluster(t, 5)
 	fake := clock.NewFake(time.Unix(0, 0))
-	opts = append([]redlock.Option{redlock.WithClock(fake), redlock.WithTTL(3 * time.Second),
+	opts = append([]redlock.ClientOption{redlock.WithClock(fake), redlock.WithTTL(3 * time.Second),
 		redlock.WithRetryDelay(100*time.Millisecond, 100*time.Millisecond)}, opts...)
 	client := c.client(t, opts...)
 	l, err := client.TryLock(context.Background(), t.Name())

@@ -68,8 +68,8 @@ type Metrics struct {
 // WithMetrics sets the funcs that receive the client's measurements (see
 // [Metrics]). The default is none, which costs nothing. It may be given to
 // New only.
-func WithMetrics(m Metrics) Option {
-	return Option{"WithMetrics", clientOnly, func(c *config) {
+func WithMetrics(m Metrics) ClientOption {
+	return clientOnlyOption{"WithMetrics", clientOnly, func(c *config) {
 		c.metrics = nil
 		if !m.empty() {
 			c.metrics = &m

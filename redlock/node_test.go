@@ -69,26 +69,27 @@ func TestNew_invalid(t *testing.T) {
 	cases := []struct {
 		name  string
 		nodes []*redlock.Node
-		opts  []redlock.Option
+		opts  []redlock.ClientOption
 		want  string
 	}{
 		{"no nodes", nil, nil, "no nodes"},
 		{"nil node", []*redlock.Node{c.nodes[0], nil}, nil, "node 1 is nil"},
 		{"duplicate address", []*redlock.Node{c.nodes[0], c.nodes[1], dup}, nil, "same name"},
 		{"same node twice", []*redlock.Node{c.nodes[0], c.nodes[0]}, nil, "same name"},
-		{"zero ttl", c.nodes, []redlock.Option{redlock.WithTTL(0)}, "ttl must be positive"},
-		{"sub-millisecond ttl", c.nodes, []redlock.Option{redlock.WithTTL(1500 * time.Microsecond)}, "whole number of milliseconds"},
-		{"ttl too short for drift and timeout", c.nodes, []redlock.Option{redlock.WithTTL(50 * time.Millisecond), redlock.WithNodeTimeout(50 * time.Millisecond)}, "leaves no validity"},
-		{"negative drift", c.nodes, []redlock.Option{redlock.WithDriftFactor(-0.1)}, "drift factor"},
-		{"NaN drift", c.nodes, []redlock.Option{redlock.WithDriftFactor(math.NaN())}, "drift factor"},
-		{"zero node timeout", c.nodes, []redlock.Option{redlock.WithNodeTimeout(0)}, "node timeout must be positive"},
-		{"retry max below min", c.nodes, []redlock.Option{redlock.WithRetryDelay(time.Second, time.Millisecond)}, "retry delay"},
-		{"zero retry delay", c.nodes, []redlock.Option{redlock.WithRetryDelay(0, 0)}, "retry delay"},
-		{"negative retry limit", c.nodes, []redlock.Option{redlock.WithRetryLimit(-1)}, "retry limit"},
-		{"nil clock", c.nodes, []redlock.Option{redlock.WithClock(nil)}, "clock is nil"},
-		{"nil rand", c.nodes, []redlock.Option{redlock.WithRand(nil)}, "random source is nil"},
-		{"zero option", c.nodes, []redlock.Option{{}}, "option 0 is the zero Option"},
-		{"huge prefix", c.nodes, []redlock.Option{redlock.WithKeyPrefix(strings.Repeat("p", redlock.MaxKeyLen))}, "key prefix"},
+		{"zero ttl", c.nodes, []redlock.ClientOption{redlock.WithTTL(0)}, "ttl must be positive"},
+		{"sub-millisecond ttl", c.nodes, []redlock.ClientOption{redlock.WithTTL(1500 * time.Microsecond)}, "whole number of milliseconds"},
+		{"ttl too short for drift and timeout", c.nodes, []redlock.ClientOption{redlock.WithTTL(50 * time.Millisecond), redlock.WithNodeTimeout(50 * time.Millisecond)}, "leaves no validity"},
+		{"negative drift", c.nodes, []redlock.ClientOption{redlock.WithDriftFactor(-0.1)}, "drift factor"},
+		{"NaN drift", c.nodes, []redlock.ClientOption{redlock.WithDriftFactor(math.NaN())}, "drift factor"},
+		{"zero node timeout", c.nodes, []redlock.ClientOption{redlock.WithNodeTimeout(0)}, "node timeout must be positive"},
+		{"retry max below min", c.nodes, []redlock.ClientOption{redlock.WithRetryDelay(time.Second, time.Millisecond)}, "retry delay"},
+		{"zero retry delay", c.nodes, []redlock.ClientOption{redlock.WithRetryDelay(0, 0)}, "retry delay"},
+		{"negative retry limit", c.nodes, []redlock.ClientOption{redlock.WithRetryLimit(-1)}, "retry limit"},
+		{"nil clock", c.nodes, []redlock.ClientOption{redlock.WithClock(nil)}, "clock is nil"},
+		{"nil rand", c.nodes, []redlock.ClientOption{redlock.WithRand(nil)}, "random source is nil"},
+		{"zero option", c.nodes, []redlock.ClientOption{redlock.Option{}}, "option 0 is the zero Option"},
+		{"nil option", c.nodes, []redlock.ClientOption{nil}, "option 0 is nil"},
+		{"huge prefix", c.nodes, []redlock.ClientOption{redlock.WithKeyPrefix(strings.Repeat("p", redlock.MaxKeyLen))}, "key prefix"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

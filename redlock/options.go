@@ -11,16 +11,34 @@ import (
 	"github.com/quorumlock/quorumlock/clock"
 )
 
-// An Option configures a [Client] when given to [New], or a single call when
-// given to [Client.Lock], [Client.TryLock], [Client.Do] or [Client.Status],
-// where it overrides the client's setting for that call only. Each option
-// says where it may be given; elsewhere it is an error wrapping
+// An Option configures a single call when given to [Client.Lock],
+// [Client.TryLock], [Client.Do], [Client.Status] or a semaphore's calls,
+// where it overrides the client's setting for that call only, or a
+// client's default for its calls when given to [New]. Each option says
+// where it may be given; elsewhere it is an error wrapping
 // [ErrInvalidArgument], as is a bad value. The zero Option is invalid.
 type Option struct {
 	name  string
 	scope scope // where the option may be given
 	set   func(*config)
 }
+
+// A ClientOption configures a [Client]: give it to [New]. Every [Option]
+// is one, as the client's default for its calls. The options that make
+// sense for a client only ([WithNodeTimeout], [WithClock], [WithRand],
+// [WithQuarantine], [WithAcceptRisks], [WithLogger], [WithMetrics]) are
+// ClientOptions and not Options, so that giving one to a call does not
+// compile.
+type ClientOption interface {
+	clientOption() Option
+}
+
+func (o Option) clientOption() Option { return o }
+
+// clientOnlyOption is an option that only New takes.
+type clientOnlyOption Option
+
+func (o clientOnlyOption) clientOption() Option { return Option(o) }
 
 // A scope is a set of the calls that take options.
 type scope uint8
@@ -124,8 +142,8 @@ func WithDriftFactor(f float64) Option {
 // scheduled in time. A round that waits longer spends validity, which
 // Redlock accounts for: the lock's validity is measured from the start of
 // the round. It may be given to New only.
-func WithNodeTimeout(d time.Duration) Option {
-	return Option{"WithNodeTimeout", clientOnly, func(c *config) { c.nodeTimeout, c.nodeTimeoutSet = d, true }}
+func WithNodeTimeout(d time.Duration) ClientOption {
+	return clientOnlyOption{"WithNodeTimeout", clientOnly, func(c *config) { c.nodeTimeout, c.nodeTimeoutSet = d, true }}
 }
 
 // defaultNodeTimeout is the node timeout for a client whose ttl is ttl.
@@ -177,16 +195,16 @@ func WithKeyPrefix(p string) Option {
 // WithClock sets the clock used to measure validity and to time retries and
 // renewals. Deadlines of network calls always use the system clock. The
 // default is [clock.Real]. It may be given to New only.
-func WithClock(c clock.Clock) Option {
-	return Option{"WithClock", clientOnly, func(cfg *config) { cfg.clock = c }}
+func WithClock(c clock.Clock) ClientOption {
+	return clientOnlyOption{"WithClock", clientOnly, func(cfg *config) { cfg.clock = c }}
 }
 
 // WithRand sets the source of the random lock tokens; it must be safe for
 // concurrent use and should be cryptographically strong, since a token is
 // the owner's only proof. The default is [crypto/rand.Reader]. It may be
 // given to New only.
-func WithRand(r io.Reader) Option {
-	return Option{"WithRand", clientOnly, func(c *config) { c.rand = r }}
+func WithRand(r io.Reader) ClientOption {
+	return clientOnlyOption{"WithRand", clientOnly, func(c *config) { c.rand = r }}
 }
 
 // WithQuarantine sets how long after a restart a node's grants do not
@@ -202,8 +220,8 @@ func WithRand(r io.Reader) Option {
 // ttl plus its drift allowance; a call with a longer ttl than the
 // quarantine is an error, and so is a quarantine shorter than the client's
 // ttl. It may be given to New only.
-func WithQuarantine(d time.Duration) Option {
-	return Option{"WithQuarantine", clientOnly, func(c *config) { c.quarantine, c.quarantineSet = d, true }}
+func WithQuarantine(d time.Duration) ClientOption {
+	return clientOnlyOption{"WithQuarantine", clientOnly, func(c *config) { c.quarantine, c.quarantineSet = d, true }}
 }
 
 // WithFencing makes each acquisition carry a fencing token ([Lock.Fence])
@@ -230,8 +248,8 @@ func WithMaxHold(d time.Duration) Option {
 // WithAcceptRisks accepts risks that node vetting would otherwise refuse
 // (see [Risk]): a node with only accepted risks counts. Use it knowingly;
 // each risk can break mutual exclusion. It may be given to New only.
-func WithAcceptRisks(risks ...Risk) Option {
-	return Option{"WithAcceptRisks", clientOnly, func(c *config) {
+func WithAcceptRisks(risks ...Risk) ClientOption {
+	return clientOnlyOption{"WithAcceptRisks", clientOnly, func(c *config) {
 		for _, r := range risks {
 			if r <= 0 || r > 31 {
 				c.accepted |= 1 << 31 // invalid; validate names it
@@ -261,8 +279,8 @@ func WithAcceptRisks(risks ...Risk) Option {
 // It never logs a token (the fingerprint stands for it) or a password. With
 // no logger, or a level the handler does not enable, nothing is formatted.
 // The default is no logging. It may be given to New only.
-func WithLogger(l *slog.Logger) Option {
-	return Option{"WithLogger", clientOnly, func(c *config) { c.logger = l }}
+func WithLogger(l *slog.Logger) ClientOption {
+	return clientOnlyOption{"WithLogger", clientOnly, func(c *config) { c.logger = l }}
 }
 
 // apply applies opts, given to the call where, to a copy of c and validates

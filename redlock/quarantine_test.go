@@ -57,7 +57,7 @@ func TestQuarantine(t *testing.T) {
 
 	t.Run("without quarantine the same fault gives a second holder", func(t *testing.T) {
 		tc := testcluster.New(t, testcluster.Options{})
-		opts := []redlock.Option{redlock.WithQuarantine(0), redlock.WithNodeTimeout(500 * time.Millisecond)}
+		opts := []redlock.ClientOption{redlock.WithQuarantine(0), redlock.WithNodeTimeout(500 * time.Millisecond)}
 		a, err := redlock.New(tc.Nodes, opts...)
 		require.NoError(t, err)
 		held := crashMajority(t, tc, a, "q0")

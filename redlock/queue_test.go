@@ -52,8 +52,8 @@ func waitQueued(t *testing.T, tc *testcluster.Cluster, key string, n int) {
 // came before it: places are read by the nodes' clocks.
 func TestClient_Lock_clockBehindGainsNothing(t *testing.T) {
 	tc := testcluster.New(t, testcluster.Options{RealTimeTTL: true})
-	newClient := func(opts ...redlock.Option) *redlock.Client {
-		c, err := redlock.New(ownNodes(t, tc), append([]redlock.Option{redlock.WithNodeTimeout(2 * time.Second)}, opts...)...)
+	newClient := func(opts ...redlock.ClientOption) *redlock.Client {
+		c, err := redlock.New(ownNodes(t, tc), append([]redlock.ClientOption{redlock.WithNodeTimeout(2 * time.Second)}, opts...)...)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = c.Close() })
 		return c
@@ -93,8 +93,8 @@ func TestClient_Lock_deadWaiterNotHandedOver(t *testing.T) {
 	tc := testcluster.New(t, testcluster.Options{RealTimeTTL: true})
 	ctx := context.Background()
 	const ttl = time.Minute
-	newClient := func(nodes []*redlock.Node, opts ...redlock.Option) *redlock.Client {
-		c, err := redlock.New(nodes, append([]redlock.Option{redlock.WithNodeTimeout(2 * time.Second), redlock.WithTTL(ttl)}, opts...)...)
+	newClient := func(nodes []*redlock.Node, opts ...redlock.ClientOption) *redlock.Client {
+		c, err := redlock.New(nodes, append([]redlock.ClientOption{redlock.WithNodeTimeout(2 * time.Second), redlock.WithTTL(ttl)}, opts...)...)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = c.Close() })
 		return c

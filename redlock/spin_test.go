@@ -29,7 +29,7 @@ func TestClient_Lock_noSpinOnOwnUndo(t *testing.T) {
 		t.Cleanup(func() { _ = n.Close() })
 		nodes = append(nodes, n)
 	}
-	opts := []redlock.Option{redlock.WithQuarantine(0), redlock.WithNodeTimeout(2 * time.Second)}
+	opts := []redlock.ClientOption{redlock.WithQuarantine(0), redlock.WithNodeTimeout(2 * time.Second)}
 	del := func(key string) {
 		c, err := redis.Dial("tcp", addrs[0])
 		require.NoError(t, err)

@@ -145,7 +145,7 @@ func (s *setup) node(t *testing.T) *redlock.Node {
 // file: no restart quarantine, and those risks accepted. They are about the
 // server, not the backend under test. A backend's benchmark on such servers
 // can use them too.
-var LibraryOptions = []redlock.Option{
+var LibraryOptions = []redlock.ClientOption{
 	redlock.WithQuarantine(0),
 	redlock.WithAcceptRisks(redlock.RiskNoPersistence, redlock.RiskUnprobed),
 }

@@ -24,7 +24,7 @@ func checkWake(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatalf("NewNode: %v", err)
 	}
-	newClient := func(opts ...redlock.Option) *redlock.Client {
+	newClient := func(opts ...redlock.ClientOption) *redlock.Client {
 		opts = append(append(opts, LibraryOptions...), redlock.WithNodeTimeout(nodeTimeout))
 		c, err := redlock.New([]*redlock.Node{node}, opts...)
 		if err != nil {

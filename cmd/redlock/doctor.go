@@ -67,7 +67,7 @@ func cmdDoctor(args []string, sio stdio) int {
 	if fs.NArg() > 0 {
 		return usageError(sio, fs, "unexpected arguments %q", fs.Args())
 	}
-	opts := []redlock.Option{redlock.WithTTL(o.ttl)}
+	opts := []redlock.ClientOption{redlock.WithTTL(o.ttl)}
 	if o.fence {
 		opts = append(opts, redlock.WithFencing())
 	}

@@ -174,9 +174,9 @@ func (s *nodeSource) hasPassword() bool {
 }
 
 // options are the client options the node flags imply.
-func (n *nodeFlags) options() []redlock.Option {
+func (n *nodeFlags) options() []redlock.ClientOption {
 	if n.fs.isSet("node-timeout") {
-		return []redlock.Option{redlock.WithNodeTimeout(n.timeout)}
+		return []redlock.ClientOption{redlock.WithNodeTimeout(n.timeout)}
 	}
 	return nil
 }
@@ -191,7 +191,7 @@ func closeNodes(nodes []*redlock.Node) {
 // reports a usage error and returns the exit status; otherwise the caller
 // calls the returned close function when done. A password given with
 // --nodes draws a warning, since ps shows it to every user.
-func connect(fs *flagSet, nf *nodeFlags, sio stdio, opts ...redlock.Option) (*redlock.Client, func(), int) {
+func connect(fs *flagSet, nf *nodeFlags, sio stdio, opts ...redlock.ClientOption) (*redlock.Client, func(), int) {
 	src, err := nf.source(sio)
 	if err != nil {
 		return nil, nil, usageError(sio, fs, "%v", err)

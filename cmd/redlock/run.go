@@ -150,7 +150,7 @@ func cmdRun(args []string, sio stdio) int {
 		return status // before taking the lock: a typo must not hold it
 	}
 
-	opts := []redlock.Option{redlock.WithTTL(o.ttl), redlock.WithDriftFactor(driftFactor)}
+	opts := []redlock.ClientOption{redlock.WithTTL(o.ttl), redlock.WithDriftFactor(driftFactor)}
 	if margin > 0 {
 		opts = append(opts, redlock.WithHoldMargin(margin))
 	}

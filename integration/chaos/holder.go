@@ -102,7 +102,7 @@ func runHolder(hc holderConfig, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		nodes = append(nodes, n)
 	}
-	opts := []redlock.Option{redlock.WithTTL(hc.TTL), redlock.WithKeyPrefix(keyPrefix)}
+	opts := []redlock.ClientOption{redlock.WithTTL(hc.TTL), redlock.WithKeyPrefix(keyPrefix)}
 	if hc.Fenced {
 		opts = append(opts, redlock.WithFencing())
 	}

@@ -161,7 +161,7 @@ func newClients(cfg *config, cl *cluster) ([]*redlock.Client, []*nemesis.Network
 			mine = append(mine, n)
 			nodes = append(nodes, n)
 		}
-		opts := []redlock.Option{redlock.WithTTL(cfg.TTL), redlock.WithKeyPrefix(keyPrefix)}
+		opts := []redlock.ClientOption{redlock.WithTTL(cfg.TTL), redlock.WithKeyPrefix(keyPrefix)}
 		if cfg.fenced(i) {
 			opts = append(opts, redlock.WithFencing())
 		}

@@ -41,7 +41,7 @@ type phaseRun struct {
 	name     string // the lock name
 	key      string // its Redis key
 	majority []int
-	opts     []redlock.Option
+	opts     []redlock.ClientOption
 	rec      *history.Recorder
 	counter  atomic.Int64
 	updates  atomic.Int64
@@ -111,7 +111,7 @@ func runPhase(c *cluster, lg *logger, sc *scenario, spec phaseSpec) *phaseRecord
 		own: map[string]int{}, saved: map[int][]any{},
 		name: fmt.Sprintf("oom-%s-%s-%d", sc.name, spec.label, start.UnixMilli()%100_000)}
 	p.key = keyPrefix + p.name
-	p.opts = []redlock.Option{redlock.WithTTL(sc.lockTTL()), redlock.WithKeyPrefix(keyPrefix)}
+	p.opts = []redlock.ClientOption{redlock.WithTTL(sc.lockTTL()), redlock.WithKeyPrefix(keyPrefix)}
 	if spec.fencing {
 		p.opts = append(p.opts, redlock.WithFencing())
 	}
