@@ -127,20 +127,20 @@ func TestACL_documentedRights(t *testing.T) {
 
 	// A semaphore's waiter is woken, not handed the slot, and takes it with
 	// an attempt of its own.
-	permit, err := holder.TrySemaphore(ctx, "pool", 1)
+	permit, err := sem(holder, "pool", 1).TryAcquire(ctx)
 	require.NoError(t, err)
 	other, err := redlock.New(nodes, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = other.Close() })
 	go func() {
-		p, err := other.Semaphore(waitCtx, "pool", 1)
+		p, err := sem(other, "pool", 1).Acquire(waitCtx)
 		if err == nil {
 			err = p.Unlock(ctx)
 		}
 		got <- err
 	}()
 	require.Eventually(t, func() bool {
-		st, err := holder.SemaphoreStatus(ctx, "pool", 1)
+		st, err := sem(holder, "pool", 1).Status(ctx)
 		return err == nil && st[0].Verdict == redlock.VerdictHeld
 	}, time.Minute, 10*time.Millisecond)
 	time.Sleep(100 * time.Millisecond) // the waiter queues

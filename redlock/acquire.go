@@ -72,7 +72,7 @@ func (c *Client) contended(key string, now time.Time) bool {
 type try func(ctx context.Context, w *waiter, rang int) (*Lock, busy, error)
 
 // wait makes attempts with try until one is granted: one attempt for
-// TryLock and TrySemaphore; otherwise until ctx ends, the wait set by
+// TryLock and Semaphore.TryAcquire; otherwise until ctx ends, the wait set by
 // WithWait passes or the retries are spent, waiting between attempts in the
 // queues of keys, to be woken by their releases or, if hands is set (a
 // lock without fencing), handed the lock by them (see [handoff]).

@@ -33,7 +33,7 @@ func (c *Client) Do(ctx context.Context, name string, fn func(ctx context.Contex
 	return l.runHeld(ctx, fn)
 }
 
-// runHeld runs fn under a hold of l, the lock Do or DoSemaphore obtained,
+// runHeld runs fn under a hold of l, the lock Do or Semaphore.Do obtained,
 // unlocks l when fn returns or panics, and returns as Do describes.
 func (l *Lock) runHeld(ctx context.Context, fn func(ctx context.Context) error) (err error) {
 	held, stop := l.Hold(ctx)

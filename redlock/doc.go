@@ -11,8 +11,9 @@
 // [Lock.Until]; [Lock.Extend] renews it once, [Lock.Hold] keeps renewing it
 // in the background and [Client.Do] wraps the whole pattern around a
 // function. [Lock.Unlock] releases it and reports whether it was still held.
-// [Client.Status] shows what each node holds. [Client.Semaphore] grants one
-// of n permits of a name, each a [*Lock] (see "Semaphores" below). Every call that does I/O takes
+// [Client.Status] shows what each node holds. [Client.Semaphore] gives the
+// [Semaphore] of n permits of a name, each a [*Permit] (see "Semaphores"
+// below). Every call that does I/O takes
 // a context first. A decided outcome is told by four sentinels, matched with
 // [errors.Is]: [ErrNotObtained], [ErrLost], [ErrNotHeld] and
 // [ErrInvalidArgument]. Two kinds of error decide nothing and match none of
@@ -186,7 +187,7 @@
 //
 // # Semaphores
 //
-// [Client.Semaphore] grants one of n permits of a name, so that up to n
+// [Client.Semaphore] gives the n permits of n permits of a name, so that up to n
 // holders work at once. A semaphore is n slots, each an ordinary lock with a
 // key of its own (the semaphore's key followed by "{quorumlock}:slot:" and
 // the slot's number), and a permit is the [*Lock] of one slot: it is
@@ -205,7 +206,7 @@
 // only guides the choice, and a slot is taken only by a grant of its lock. A
 // caller that finds every slot busy queues for all of them, in one order
 // across clients, and is woken when a slot is released to it (see
-// [Client.Semaphore] for the fairness this gives). The slots' keys contain
+// [Semaphore] for the fairness this gives). The slots' keys contain
 // [Reserved], which no lock key may, so a semaphore and a lock of the same
 // name are apart.
 //

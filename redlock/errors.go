@@ -8,7 +8,7 @@ import (
 var (
 	// ErrNotObtained is returned by [Client.Lock] and [Client.TryLock] when a
 	// quorum of nodes could not be locked within the validity window, and by
-	// [Client.Semaphore] and [Client.TrySemaphore] when no slot could be. It
+	// [Semaphore.Acquire] and [Semaphore.TryAcquire] when no slot could be. It
 	// wraps the per-node causes ([NodeError]) and, when ctx ended first, the
 	// context's cause.
 	ErrNotObtained = errors.New("redlock: not obtained")

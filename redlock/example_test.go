@@ -228,27 +228,31 @@ func ExampleClient_Semaphore() {
 		log.Fatal(err)
 	}
 	defer client.Close()
+	renders, err := client.Semaphore("renders", 2)
+	if err != nil {
+		log.Fatal(err) // errors.Is(err, redlock.ErrInvalidArgument)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
-	a, err := client.Semaphore(ctx, "renders", 2) // waits for a permit until ctx ends
+	a, err := renders.Acquire(ctx) // waits for a permit until ctx ends
 	if err != nil {
 		log.Fatal(err) // errors.Is(err, redlock.ErrNotObtained)
 	}
-	b, err := client.Semaphore(ctx, "renders", 2)
+	b, err := renders.Acquire(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer b.Unlock(context.WithoutCancel(ctx))
 	fmt.Println("two holders, on slots", min(a.Slot(), b.Slot()), "and", max(a.Slot(), b.Slot()))
 
-	_, err = client.TrySemaphore(ctx, "renders", 2)
+	_, err = renders.TryAcquire(ctx)
 	fmt.Println("a third:", errors.Is(err, redlock.ErrNotObtained))
 
 	if err := a.Unlock(context.WithoutCancel(ctx)); err != nil {
 		log.Fatal(err)
 	}
-	c, err := client.TrySemaphore(ctx, "renders", 2)
+	c, err := renders.TryAcquire(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -260,18 +264,20 @@ func ExampleClient_Semaphore() {
 	// after a release, the freed slot: true
 }
 
-// DoSemaphore runs a function under one of n permits, renewed while it
-// runs; HeldLock tells the function which slot it holds.
-func ExampleClient_DoSemaphore() {
+// Do runs a function under one of n permits, renewed while it runs, and
+// gives it the permit, whose slot tells it which of n resources to use.
+func ExampleSemaphore_Do() {
 	client, err := redlock.New(exampleNodes(), redlock.WithTTL(3*time.Second))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer client.Close()
-
-	err = client.DoSemaphore(context.Background(), "encoders", 4, func(ctx context.Context) error {
-		slot := redlock.HeldLock(ctx).Slot() // 0 to 3: which encoder to use
-		fmt.Println("encoding with one of 4 permits:", slot >= 0 && slot < 4)
+	encoders, err := client.Semaphore("encoders", 4)
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = encoders.Do(context.Background(), func(ctx context.Context, p *redlock.Permit) error {
+		fmt.Println("encoding with one of 4 permits:", p.Slot() >= 0 && p.Slot() < 4) // which encoder to use
 		return nil
 	}, redlock.WithWait(time.Minute))
 	if err != nil {

@@ -63,3 +63,10 @@ func (c *cluster) keys(key string) []int { return c.Keys(key) }
 
 // fastForward moves every server's expiry clock forward by d.
 func (c *cluster) fastForward(d time.Duration) { c.FastForward(d) }
+
+// sem returns the semaphore of the n permits of name, or nil if those are
+// refused.
+func sem(c *redlock.Client, name string, n int) *redlock.Semaphore {
+	s, _ := c.Semaphore(name, n)
+	return s
+}

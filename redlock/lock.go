@@ -12,7 +12,7 @@ import (
 
 // A Lock is one acquisition of a named lock, returned by [Client.Lock] or
 // [Client.TryLock], or of a semaphore's slot, returned by
-// [Client.Semaphore] or [Client.TrySemaphore] as a permit. It is held
+// [Semaphore.Acquire] or [Semaphore.TryAcquire] as a [Permit]. It is held
 // until [Lock.Until] unless extended, and it
 // belongs to whoever holds the *Lock: its token is the owner's proof.
 //
@@ -116,7 +116,7 @@ var (
 func (l *Lock) Name() string { return l.name }
 
 // Key returns the Redis key of the lock: the key prefix followed by the
-// name, and for a permit by its slot's suffix (see [Client.Semaphore]).
+// name, and for a permit by its slot's suffix (see [Semaphore]).
 func (l *Lock) Key() string { return l.key }
 
 // Token returns the random value that identifies this acquisition on the

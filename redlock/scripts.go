@@ -74,7 +74,7 @@ var (
 // the lock's key, and for a waiter that has gone "{quorumlock}:g:", the
 // lock's key, ":" and its id), and the slots of semaphores (the semaphore's
 // key followed by "{quorumlock}:slot:" and the slot's number; see
-// [Client.Semaphore]). Waiters are told of their turn on the channels
+// [Semaphore]). Waiters are told of their turn on the channels
 // "{quorumlock}:c:" followed by a waiter's id. No lock or semaphore key may
 // contain it. The scripts derive these keys from the lock's, which
 // standalone Redis allows (vetting refuses cluster mode, where it would

@@ -57,7 +57,7 @@ func TestScripts_oneCopyPerServer(t *testing.T) {
 			require.NoError(t, l.Extend(ctx))
 			require.NoError(t, l.Unlock(ctx))
 		}
-		p, err := c.TrySemaphore(ctx, "pool", 2)
+		p, err := sem(c, "pool", 2).TryAcquire(ctx)
 		require.NoError(t, err)
 		require.NoError(t, p.Unlock(ctx))
 		_, err = c.Status(ctx, "job")

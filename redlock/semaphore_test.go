@@ -21,14 +21,14 @@ func slotKey(key string, slot int) string {
 	return key + redlock.Reserved + "slot:" + strconv.Itoa(slot)
 }
 
-func TestClient_TrySemaphore(t *testing.T) {
+func TestSemaphore_TryAcquire(t *testing.T) {
 	c := newCluster(t, 5)
 	client := c.client(t)
 	ctx := context.Background()
 
-	var permits []*redlock.Lock
+	var permits []*redlock.Permit
 	for range 3 {
-		p, err := client.TrySemaphore(ctx, "pool", 3)
+		p, err := sem(client, "pool", 3).TryAcquire(ctx)
 		require.NoError(t, err)
 		permits = append(permits, p)
 	}
@@ -44,7 +44,7 @@ func TestClient_TrySemaphore(t *testing.T) {
 	slices.Sort(slots)
 	assert.Equal(t, []int{0, 1, 2}, slots, "three permits, three slots")
 
-	_, err := client.TrySemaphore(ctx, "pool", 3)
+	_, err := sem(client, "pool", 3).TryAcquire(ctx)
 	require.ErrorIs(t, err, redlock.ErrNotObtained, "a fourth permit of three")
 	assert.ErrorContains(t, err, `semaphore "pool": none of its 3 slots is free`)
 
@@ -52,11 +52,11 @@ func TestClient_TrySemaphore(t *testing.T) {
 	require.NoError(t, permits[1].Unlock(ctx))
 	require.NoError(t, client.Close()) // the release ends on every node
 	assert.Empty(t, c.keys(permits[1].Key()), "released on every node")
-	p, err := client.TrySemaphore(ctx, "pool", 3)
+	p, err := sem(client, "pool", 3).TryAcquire(ctx)
 	require.NoError(t, err, "the released permit")
 	assert.Equal(t, freed, p.Slot())
 
-	for _, p := range []*redlock.Lock{permits[0], permits[2], p} {
+	for _, p := range []*redlock.Permit{permits[0], permits[2], p} {
 		require.NoError(t, p.Unlock(ctx))
 	}
 	require.NoError(t, client.Close())
@@ -77,24 +77,28 @@ func TestClient_Semaphore_invalid(t *testing.T) {
 	}{
 		{"nil context", func() error {
 			//lint:ignore SA1012 a nil context on purpose
-			_, err := client.Semaphore(nil, "s", 2)
+			_, err := sem(client, "s", 2).Acquire(nil)
 			return err
 		}, "nil context"},
-		{"empty name", func() error { _, err := client.TrySemaphore(ctx, "", 2); return err }, "semaphore name is empty"},
-		{"no permits", func() error { _, err := client.TrySemaphore(ctx, "s", 0); return err }, "permits must be 1 to 1024, got 0"},
-		{"negative permits", func() error { _, err := client.Semaphore(ctx, "s", -1); return err }, "got -1"},
-		{"too many permits", func() error { _, err := client.Semaphore(ctx, "s", redlock.MaxPermits+1); return err }, "got 1025"},
-		{"reserved name", func() error { _, err := client.TrySemaphore(ctx, "a"+redlock.Reserved+"b", 2); return err }, "reserved for quorumlock's own keys"},
-		{"slot key too long", func() error { _, err := client.TrySemaphore(ctx, long+"y", 10); return err }, "the key of its slot 9 is 1025 bytes, the limit is 1024"},
-		{"waiting option to TrySemaphore", func() error {
-			_, err := client.TrySemaphore(ctx, "s", 2, redlock.WithWait(time.Second))
+		{"empty name", func() error { _, err := client.Semaphore("", 2); return err }, "semaphore name is empty"},
+		{"no permits", func() error { _, err := client.Semaphore("s", 0); return err }, "permits must be 1 to 1024, got 0"},
+		{"negative permits", func() error { _, err := client.Semaphore("s", -1); return err }, "got -1"},
+		{"too many permits", func() error { _, err := client.Semaphore("s", redlock.MaxPermits+1); return err }, "got 1025"},
+		{"reserved name", func() error { _, err := client.Semaphore("a"+redlock.Reserved+"b", 2); return err }, "reserved for quorumlock's own keys"},
+		{"reserved prefix", func() error {
+			_, err := sem(client, "s", 2).TryAcquire(ctx, redlock.WithKeyPrefix("p"+redlock.Reserved))
 			return err
-		}, "WithWait cannot be given to TryLock; it may be given to New, Lock, Do (TrySemaphore takes the options of TryLock)"},
+		}, "reserved for quorumlock's own keys"},
+		{"slot key too long", func() error { _, err := sem(client, long+"y", 10).TryAcquire(ctx); return err }, "the key of its slot 9 is 1025 bytes, the limit is 1024"},
+		{"waiting option to TryAcquire", func() error {
+			_, err := sem(client, "s", 2).TryAcquire(ctx, redlock.WithWait(time.Second))
+			return err
+		}, "WithWait cannot be given to TryLock; it may be given to New, Lock, Do (Semaphore.TryAcquire takes the options of TryLock)"},
 		{"bad option value", func() error {
-			_, err := client.Semaphore(ctx, "s", 2, redlock.WithTTL(-time.Second))
+			_, err := sem(client, "s", 2).Acquire(ctx, redlock.WithTTL(-time.Second))
 			return err
 		}, "ttl must be positive"},
-		{"nil function", func() error { return client.DoSemaphore(ctx, "s", 2, nil) }, "nil function"},
+		{"nil function", func() error { return sem(client, "s", 2).Do(ctx, nil) }, "nil function"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,7 +107,7 @@ func TestClient_Semaphore_invalid(t *testing.T) {
 			assert.ErrorContains(t, err, tt.message)
 		})
 	}
-	_, err := client.TrySemaphore(ctx, long, 10)
+	_, err := sem(client, long, 10).TryAcquire(ctx)
 	require.NoError(t, err, "a name whose last slot key is exactly the limit")
 	assert.Empty(t, c.keys(slotKey("s", 0)), "no invalid call set a key")
 }
@@ -116,9 +120,8 @@ func TestClient_Semaphore_apartFromLock(t *testing.T) {
 	ctx := context.Background()
 	lock, err := client.TryLock(ctx, "shared")
 	require.NoError(t, err)
-	assert.Equal(t, -1, lock.Slot(), "a lock is no slot")
 
-	permit, err := client.TrySemaphore(ctx, "shared", 1)
+	permit, err := sem(client, "shared", 1).TryAcquire(ctx)
 	require.NoError(t, err, "the semaphore's one permit, while the lock of its name is held")
 	assert.Equal(t, 0, permit.Slot())
 	_, err = client.TryLock(ctx, "shared")
@@ -130,7 +133,7 @@ func TestClient_Semaphore_apartFromLock(t *testing.T) {
 	assert.Equal(t, lock.Fingerprint(), st.Owner, "Status reads the lock, not the semaphore")
 
 	require.NoError(t, lock.Unlock(ctx))
-	_, err = client.TrySemaphore(ctx, "shared", 1)
+	_, err = sem(client, "shared", 1).TryAcquire(ctx)
 	require.ErrorIs(t, err, redlock.ErrNotObtained, "the permit is still held after the lock's release")
 	require.NoError(t, permit.Unlock(ctx))
 }
@@ -141,15 +144,15 @@ func TestClient_Semaphore_differentPermits(t *testing.T) {
 	c := newCluster(t, 3)
 	client := c.client(t)
 	ctx := context.Background()
-	a, err := client.TrySemaphore(ctx, "mixed", 1)
+	a, err := sem(client, "mixed", 1).TryAcquire(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 0, a.Slot())
-	b, err := client.TrySemaphore(ctx, "mixed", 2)
+	b, err := sem(client, "mixed", 2).TryAcquire(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, b.Slot(), "slot 0 is taken by the caller of one permit")
-	_, err = client.TrySemaphore(ctx, "mixed", 2)
+	_, err = sem(client, "mixed", 2).TryAcquire(ctx)
 	require.ErrorIs(t, err, redlock.ErrNotObtained, "at most the larger number hold at once")
-	for _, p := range []*redlock.Lock{a, b} {
+	for _, p := range []*redlock.Permit{a, b} {
 		require.NoError(t, p.Unlock(ctx))
 	}
 }
@@ -158,7 +161,7 @@ func TestLock_Unlock_permit(t *testing.T) {
 	c := newCluster(t, 5)
 	client := c.client(t)
 	ctx := context.Background()
-	p, err := client.TrySemaphore(ctx, "once", 2)
+	p, err := sem(client, "once", 2).TryAcquire(ctx)
 	require.NoError(t, err)
 	require.NoError(t, p.Unlock(ctx))
 	require.NoError(t, client.Close())
@@ -168,11 +171,11 @@ func TestLock_Unlock_permit(t *testing.T) {
 	require.ErrorIs(t, p.Extend(ctx), redlock.ErrNotHeld, "Extend after Unlock")
 
 	t.Run("expired and taken", func(t *testing.T) {
-		p, err := client.TrySemaphore(ctx, "taken", 1)
+		p, err := sem(client, "taken", 1).TryAcquire(ctx)
 		require.NoError(t, err)
 		require.NoError(t, client.Close()) // no SET of the grant comes later
 		c.fastForward(11 * time.Second)    // past the 10s ttl on every node
-		other, err := client.TrySemaphore(ctx, "taken", 1)
+		other, err := sem(client, "taken", 1).TryAcquire(ctx)
 		require.NoError(t, err, "the expired slot is free")
 		require.ErrorIs(t, p.Unlock(ctx), redlock.ErrNotHeld)
 		require.NoError(t, client.Close()) // the grant and the release end on every node
@@ -181,7 +184,7 @@ func TestLock_Unlock_permit(t *testing.T) {
 	})
 }
 
-func TestClient_DoSemaphore(t *testing.T) {
+func TestSemaphore_Do(t *testing.T) {
 	c := newCluster(t, 5)
 	client := c.client(t)
 	ctx := context.Background()
@@ -193,8 +196,8 @@ func TestClient_DoSemaphore(t *testing.T) {
 	errs := make(chan error, 2)
 	for range 2 {
 		go func() {
-			errs <- client.DoSemaphore(ctx, "do", 2, func(ctx context.Context) error {
-				started <- redlock.HeldLock(ctx).Slot()
+			errs <- sem(client, "do", 2).Do(ctx, func(ctx context.Context, p *redlock.Permit) error {
+				started <- p.Slot()
 				select {
 				case <-both:
 					return nil
@@ -217,13 +220,13 @@ func TestClient_DoSemaphore(t *testing.T) {
 	}
 
 	errWork := errors.New("work failed")
-	err := client.DoSemaphore(ctx, "do", 2, func(context.Context) error { return errWork })
+	err := sem(client, "do", 2).Do(ctx, func(context.Context, *redlock.Permit) error { return errWork })
 	require.ErrorIs(t, err, errWork, "fn's error")
 
-	blocker, err := client.TrySemaphore(ctx, "full", 1)
+	blocker, err := sem(client, "full", 1).TryAcquire(ctx)
 	require.NoError(t, err)
 	ran := false
-	err = client.DoSemaphore(ctx, "full", 1, func(context.Context) error { ran = true; return nil }, redlock.WithRetryLimit(0))
+	err = sem(client, "full", 1).Do(ctx, func(context.Context, *redlock.Permit) error { ran = true; return nil }, redlock.WithRetryLimit(0))
 	require.ErrorIs(t, err, redlock.ErrNotObtained)
 	assert.False(t, ran, "fn is not called without a permit")
 	require.NoError(t, blocker.Unlock(ctx))
@@ -238,11 +241,11 @@ func TestLock_Hold_permit(t *testing.T) {
 	client := c.client(t, redlock.WithClock(fake), redlock.WithTTL(3*time.Second),
 		redlock.WithRetryDelay(100*time.Millisecond, 100*time.Millisecond))
 	ctx := context.Background()
-	p, err := client.TrySemaphore(ctx, "held", 2)
+	p, err := sem(client, "held", 2).TryAcquire(ctx)
 	require.NoError(t, err)
 	held, stop := p.Hold(ctx)
 	defer stop()
-	assert.Same(t, p, redlock.HeldLock(held))
+	assert.Same(t, p.Lock, redlock.HeldLock(held))
 	waitTimers(t, fake, 2) // the renewal and the lost deadline
 	for range 3 {
 		before := p.Until()
@@ -275,20 +278,20 @@ func TestLock_Hold_permit(t *testing.T) {
 	require.NoError(t, p.Unlock(ctx), "the two nodes up all along and the ones back still hold its keys")
 }
 
-func TestClient_SemaphoreStatus(t *testing.T) {
+func TestSemaphore_Status(t *testing.T) {
 	c := newCluster(t, 5)
 	client := c.client(t)
 	ctx := context.Background()
 	owners := map[int]string{} // slot -> fingerprint
 	for range 2 {
-		p, err := client.TrySemaphore(ctx, "status", 3)
+		p, err := sem(client, "status", 3).TryAcquire(ctx)
 		require.NoError(t, err)
 		owners[p.Slot()] = p.Fingerprint()
 	}
 	require.NoError(t, client.Close()) // every node has the grants
 	c.faults[4].SetDown(true)
 
-	sts, err := client.SemaphoreStatus(ctx, "status", 3)
+	sts, err := sem(client, "status", 3).Status(ctx)
 	require.NoError(t, err)
 	require.Len(t, sts, 3)
 	for slot, st := range sts {
@@ -305,11 +308,11 @@ func TestClient_SemaphoreStatus(t *testing.T) {
 			assert.False(t, st.Nodes[0].Held)
 		}
 	}
-	_, err = client.SemaphoreStatus(ctx, "status", 0)
+	_, err = client.Semaphore("status", 0)
 	require.ErrorIs(t, err, redlock.ErrInvalidArgument)
-	_, err = client.SemaphoreStatus(ctx, "status", 3, redlock.WithTTL(time.Second))
+	_, err = sem(client, "status", 3).Status(ctx, redlock.WithTTL(time.Second))
 	require.ErrorIs(t, err, redlock.ErrInvalidArgument)
-	assert.ErrorContains(t, err, "(SemaphoreStatus takes the options of Status)")
+	assert.ErrorContains(t, err, "(Semaphore.Status takes the options of Status)")
 }
 
 // The most permits a semaphore may have: every slot is read in one command
@@ -320,10 +323,10 @@ func TestClient_Semaphore_maxPermits(t *testing.T) {
 	// busy machine.
 	client := c.client(t, redlock.WithNodeTimeout(5*time.Second))
 	ctx := context.Background()
-	p, err := client.TrySemaphore(ctx, "big", redlock.MaxPermits)
+	p, err := sem(client, "big", redlock.MaxPermits).TryAcquire(ctx)
 	require.NoError(t, err)
 	assert.True(t, p.Slot() >= 0 && p.Slot() < redlock.MaxPermits, "slot %d", p.Slot())
-	sts, err := client.SemaphoreStatus(ctx, "big", redlock.MaxPermits)
+	sts, err := sem(client, "big", redlock.MaxPermits).Status(ctx)
 	require.NoError(t, err)
 	held := 0
 	for _, st := range sts {
@@ -335,7 +338,7 @@ func TestClient_Semaphore_maxPermits(t *testing.T) {
 	require.NoError(t, p.Unlock(ctx))
 }
 
-// BenchmarkSemaphoreUnlock measures one TrySemaphore of 4 permits and one
+// BenchmarkSemaphoreUnlock measures one TryAcquire of 4 permits and one
 // Unlock over five real redis-server processes on loopback: a reading of
 // the slots, an attempt at one, and a release, against BenchmarkLockUnlock's
 // attempt and release.
@@ -347,7 +350,7 @@ func BenchmarkSemaphoreUnlock(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		p, err := client.TrySemaphore(ctx, "bench-sem", 4)
+		p, err := sem(client, "bench-sem", 4).TryAcquire(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}

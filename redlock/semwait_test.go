@@ -33,21 +33,21 @@ func TestClient_Semaphore_wokenByRelease(t *testing.T) {
 	fake := clock.NewFake(time.Now())
 	client := c.client(t, redlock.WithClock(fake))
 	ctx := context.Background()
-	var held []*redlock.Lock
+	var held []*redlock.Permit
 	for range 2 {
-		p, err := client.TrySemaphore(ctx, "wake", 2)
+		p, err := sem(client, "wake", 2).TryAcquire(ctx)
 		require.NoError(t, err)
 		held = append(held, p)
 	}
 	type result struct {
-		p   *redlock.Lock
+		p   *redlock.Permit
 		err error
 	}
 	got := make(chan result, 1)
 	go func() {
 		wctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		p, err := client.Semaphore(wctx, "wake", 2)
+		p, err := sem(client, "wake", 2).Acquire(wctx)
 		got <- result{p, err}
 	}()
 	require.Eventually(t, func() bool {
@@ -76,7 +76,7 @@ func TestClient_Semaphore_wokenByRelease(t *testing.T) {
 		assert.Zero(t, queued(s, slotKey("wake", other)), "node %d, slot %d: the waiter left the queue", i, other)
 		assert.Equal(t, 1, queued(s, slotKey("wake", r.p.Slot())), "node %d: the holder stays first in its slot's queue until it releases", i)
 	}
-	for _, p := range []*redlock.Lock{held[0], r.p} {
+	for _, p := range []*redlock.Permit{held[0], r.p} {
 		require.NoError(t, p.Unlock(ctx))
 	}
 	require.NoError(t, client.Close())
@@ -90,14 +90,14 @@ func TestClient_Semaphore_waitEnds(t *testing.T) {
 	c := newCluster(t, 3)
 	client := c.client(t)
 	ctx := context.Background()
-	p, err := client.TrySemaphore(ctx, "busy", 1)
+	p, err := sem(client, "busy", 1).TryAcquire(ctx)
 	require.NoError(t, err)
-	_, err = client.Semaphore(ctx, "busy", 1, redlock.WithWait(300*time.Millisecond))
+	_, err = sem(client, "busy", 1).Acquire(ctx, redlock.WithWait(300*time.Millisecond))
 	require.ErrorIs(t, err, redlock.ErrNotObtained)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.ErrorContains(t, err, `semaphore "busy"`)
 
-	_, err = client.Semaphore(ctx, "busy", 1, redlock.WithRetryLimit(1))
+	_, err = sem(client, "busy", 1).Acquire(ctx, redlock.WithRetryLimit(1))
 	require.ErrorIs(t, err, redlock.ErrNotObtained)
 	assert.ErrorContains(t, err, "after 2 attempts")
 
@@ -121,9 +121,9 @@ func TestClient_Semaphore_firstComeFirstServed(t *testing.T) {
 	}
 	ctx := context.Background()
 	hc := newClient()
-	var held []*redlock.Lock
+	var held []*redlock.Permit
 	for range 2 {
-		p, err := hc.TrySemaphore(ctx, "fifo", 2)
+		p, err := sem(hc, "fifo", 2).TryAcquire(ctx)
 		require.NoError(t, err)
 		held = append(held, p)
 	}
@@ -138,7 +138,7 @@ func TestClient_Semaphore_firstComeFirstServed(t *testing.T) {
 		go func() {
 			wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			defer cancel()
-			p, err := c.Semaphore(wctx, "fifo", 2)
+			p, err := sem(c, "fifo", 2).Acquire(wctx)
 			if err != nil {
 				order <- grant{-1, -1}
 				return
@@ -192,7 +192,7 @@ func TestClient_Semaphore_keyWithoutExpiry(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := client.Semaphore(ctx, "stuck", 1)
+		_, err := sem(client, "stuck", 1).Acquire(ctx)
 		done <- err
 	}()
 	// The waiter has read the slots, queued and armed its timer.

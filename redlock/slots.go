@@ -18,7 +18,7 @@ const sweepTries = 3
 // sweep makes one attempt at a permit of the semaphore name, whose slots'
 // keys are keys: it reads every slot on every node, then tries up to
 // sweepTries of those that may be free on a quorum, one at a time, each
-// with an ordinary attempt at its lock. w is the waiter, nil for TrySemaphore and
+// with an ordinary attempt at its lock. w is the waiter, nil for TryAcquire and
 // before the call has found every slot busy; the reading queues it for
 // every busy slot, and a failed attempt for the slot it tried. busy says
 // whether the slots were found held or queued for, and the shortest time

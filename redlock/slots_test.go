@@ -26,7 +26,7 @@ import (
 // from the nodes outside its quorum by the fault layer, and expects exactly
 // two permits: the second caller's quorum shares a node with the first's,
 // which holds the first slot there, and the third's shares a node with each.
-func TestClient_TrySemaphore_pigeonhole(t *testing.T) {
+func TestSemaphore_TryAcquire_pigeonhole(t *testing.T) {
 	c := newCluster(t, 5)
 	client := c.client(t)
 	ctx := context.Background()
@@ -66,10 +66,10 @@ func TestClient_TrySemaphore_pigeonhole(t *testing.T) {
 				}
 				cases++
 				name := fmt.Sprintf("pigeonhole-%d", cases)
-				var granted []*redlock.Lock
+				var granted []*redlock.Permit
 				for k, q := range triple {
 					reach(q)
-					p, err := client.TrySemaphore(ctx, name, 2)
+					p, err := sem(client, name, 2).TryAcquire(ctx)
 					if err != nil {
 						require.ErrorIs(t, err, redlock.ErrNotObtained, "%s, caller %d on nodes %v", name, k, q)
 						continue
@@ -191,7 +191,7 @@ func TestClient_Semaphore_contention(t *testing.T) {
 func semaphoreTurn(ctx context.Context, client *redlock.Client, rec *history.Recorder, label string) error {
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	p, err := client.Semaphore(wctx, "pool", 3)
+	p, err := sem(client, "pool", 3).Acquire(wctx)
 	if err != nil {
 		return err
 	}
@@ -224,8 +224,8 @@ func semaphoreTurn(ctx context.Context, client *redlock.Client, rec *history.Rec
 // A slot whose key a node still holds, as after a release that the node
 // has not run yet, may still be granted by the nodes that have not
 // answered the reading: with both slots held on node 0 alone, and nodes 3
-// and 4 answering the reading last, TrySemaphore is granted a permit.
-func TestClient_TrySemaphore_nodesYetToAnswer(t *testing.T) {
+// and 4 answering the reading last, TryAcquire is granted a permit.
+func TestSemaphore_TryAcquire_nodesYetToAnswer(t *testing.T) {
 	c := newCluster(t, 5)
 	client := c.client(t)
 	ctx := context.Background()
@@ -235,7 +235,7 @@ func TestClient_TrySemaphore_nodesYetToAnswer(t *testing.T) {
 	for _, i := range []int{3, 4} {
 		c.faults[i].Delay(testcluster.OpOther, 300*time.Millisecond) // slots.lua, to the fault layer
 	}
-	p, err := client.TrySemaphore(ctx, "late", 2)
+	p, err := sem(client, "late", 2).TryAcquire(ctx)
 	require.NoError(t, err, "the slots are free on four nodes")
 	require.NoError(t, p.Unlock(ctx))
 }

@@ -47,7 +47,11 @@ func TestClient_Lock_noSpinOnOwnUndo(t *testing.T) {
 			return c.Lock(ctx, "spin-fenced", redlock.WithFencing())
 		}},
 		{"semaphore", func(ctx context.Context, c *redlock.Client) (*redlock.Lock, error) {
-			return c.Semaphore(ctx, "spin-sem", 1)
+			p, err := sem(c, "spin-sem", 1).Acquire(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return p.Lock, nil
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

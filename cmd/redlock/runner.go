@@ -23,6 +23,7 @@ import (
 type runner struct {
 	client *redlock.Client
 	name   string
+	slot   int // with --permits, the slot of the permit held; -1 otherwise
 	cmd    *exec.Cmd
 	opts   *runOptions
 	sio    stdio
@@ -55,8 +56,15 @@ func (r *runner) run() int {
 		wg.Go(func() { r.report(ctx, done) })
 	}
 	var err error
+	r.slot = -1
 	if r.opts.permits > 0 {
-		err = r.client.DoSemaphore(ctx, r.name, r.opts.permits, r.hold, r.doOptions()...)
+		var s *redlock.Semaphore
+		if s, err = r.client.Semaphore(r.name, r.opts.permits); err == nil {
+			err = s.Do(ctx, func(held context.Context, p *redlock.Permit) error {
+				r.slot = p.Slot()
+				return r.hold(held)
+			}, r.doOptions()...)
+		}
 	} else {
 		err = r.client.Do(ctx, r.name, r.hold, r.doOptions()...)
 	}
@@ -88,7 +96,7 @@ func (r *runner) hold(held context.Context) error {
 	}
 	cmd := r.cmd
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = r.sio.in, r.sio.out, r.sio.err
-	cmd.Env = programEnv(r.sio.env, lock)
+	cmd.Env = programEnv(r.sio.env, lock, r.slot)
 	cmd.WaitDelay = time.Second // for stdio that are not files
 	group := ownGroup(cmd, r.sio.in)
 	if err := cmd.Start(); err != nil {
@@ -180,15 +188,15 @@ func (r *runner) holdEnded(held context.Context, when string) int {
 }
 
 // programEnv is env for the program: without REDLOCK_NODES, which may hold
-// passwords, and with the lock's name, fingerprint, slot (for a permit) and
-// fence (if any) in place of any it inherited.
-func programEnv(env []string, lock *redlock.Lock) []string {
+// passwords, and with the lock's name, fingerprint, slot (for a permit: 0
+// or more) and fence (if any) in place of any it inherited.
+func programEnv(env []string, lock *redlock.Lock, slot int) []string {
 	out := slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
 		return k == nodesEnv || k == "REDLOCK_NAME" || k == "REDLOCK_FINGERPRINT" || k == "REDLOCK_FENCE" || k == "REDLOCK_SLOT"
 	})
 	out = append(out, "REDLOCK_NAME="+lock.Name(), "REDLOCK_FINGERPRINT="+lock.Fingerprint())
-	if slot := lock.Slot(); slot >= 0 {
+	if slot >= 0 {
 		out = append(out, "REDLOCK_SLOT="+strconv.Itoa(slot))
 	}
 	if f := lock.Fence(); f != 0 {

@@ -74,7 +74,11 @@ func (r *runner) holder(ctx context.Context) (line string, ok bool) {
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
 	if r.opts.permits > 0 {
-		sts, err := r.client.SemaphoreStatus(ctx, r.name, r.opts.permits)
+		s, err := r.client.Semaphore(r.name, r.opts.permits)
+		if err != nil {
+			return "", false
+		}
+		sts, err := s.Status(ctx)
 		if err != nil {
 			return "", false
 		}
