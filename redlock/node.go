@@ -36,7 +36,7 @@ import (
 // connection must show in the error chain as io.EOF, io.ErrUnexpectedEOF,
 // syscall.ECONNRESET, syscall.EPIPE or net.ErrClosed, which is what tells
 // the node to resend; an error reply nested in an array reply is the call's error.
-// backend/conformance checks all of this.
+// Package redlocktest checks all of this.
 type Conn interface {
 	// EvalSHA runs the Lua script cached on the server under the SHA-1
 	// digest sha, with keys as KEYS and args (strings and int64s) as ARGV.

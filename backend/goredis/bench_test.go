@@ -8,9 +8,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/quorumlock/quorumlock/backend/conformance"
 	"github.com/quorumlock/quorumlock/backend/goredis"
 	"github.com/quorumlock/quorumlock/redlock"
+	"github.com/quorumlock/quorumlock/redlocktest"
 )
 
 // BenchmarkLockUnlock measures one TryLock and one Unlock over five real
@@ -19,7 +19,7 @@ import (
 func BenchmarkLockUnlock(b *testing.B) {
 	var nodes []*redlock.Node
 	for range 5 {
-		addr := conformance.RedisServer(b)
+		addr := redlocktest.RedisServer(b)
 		rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 		b.Cleanup(func() { _ = rdb.Close() })
 		conn, err := goredis.New(rdb)
@@ -34,7 +34,7 @@ func BenchmarkLockUnlock(b *testing.B) {
 	}
 	// A node timeout far above the default keeps a busy machine from failing
 	// the loop; it changes no allocation.
-	client, err := redlock.New(nodes, append(conformance.LibraryOptions, redlock.WithNodeTimeout(2*time.Second))...)
+	client, err := redlock.New(nodes, append(redlocktest.LibraryOptions, redlock.WithNodeTimeout(2*time.Second))...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,16 +5,16 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/quorumlock/quorumlock/backend/conformance"
 	"github.com/quorumlock/quorumlock/backend/goredis"
 	"github.com/quorumlock/quorumlock/redlock"
+	"github.com/quorumlock/quorumlock/redlocktest"
 )
 
 // TestConformance runs the backends' suite on a client made as a user
 // would, with go-redis's defaults (RESP3, three retries, 5s timeouts) but
 // for the context deadlines New requires.
 func TestConformance(t *testing.T) {
-	conformance.Run(t, func(tb testing.TB, s conformance.Server) redlock.Conn {
+	redlocktest.Run(t, func(tb testing.TB, s redlocktest.Server) redlock.Conn {
 		rdb := redis.NewClient(&redis.Options{
 			Addr:                  s.Addr,
 			Password:              s.Password,

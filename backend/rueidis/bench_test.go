@@ -8,9 +8,9 @@ import (
 
 	"github.com/redis/rueidis"
 
-	"github.com/quorumlock/quorumlock/backend/conformance"
 	qrueidis "github.com/quorumlock/quorumlock/backend/rueidis"
 	"github.com/quorumlock/quorumlock/redlock"
+	"github.com/quorumlock/quorumlock/redlocktest"
 )
 
 // BenchmarkLockUnlock measures one TryLock and one Unlock over five real
@@ -19,7 +19,7 @@ import (
 func BenchmarkLockUnlock(b *testing.B) {
 	var nodes []*redlock.Node
 	for range 5 {
-		addr := conformance.RedisServer(b)
+		addr := redlocktest.RedisServer(b)
 		rc, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}, ForceSingleClient: true})
 		if err != nil {
 			b.Fatal(err)
@@ -37,7 +37,7 @@ func BenchmarkLockUnlock(b *testing.B) {
 	}
 	// A node timeout far above the default keeps a busy machine from failing
 	// the loop; it changes no allocation.
-	client, err := redlock.New(nodes, append(conformance.LibraryOptions, redlock.WithNodeTimeout(2*time.Second))...)
+	client, err := redlock.New(nodes, append(redlocktest.LibraryOptions, redlock.WithNodeTimeout(2*time.Second))...)
 	if err != nil {
 		b.Fatal(err)
 	}

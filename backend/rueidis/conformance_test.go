@@ -6,15 +6,15 @@ import (
 
 	"github.com/redis/rueidis"
 
-	"github.com/quorumlock/quorumlock/backend/conformance"
 	qrueidis "github.com/quorumlock/quorumlock/backend/rueidis"
 	"github.com/quorumlock/quorumlock/redlock"
+	"github.com/quorumlock/quorumlock/redlocktest"
 )
 
 // newClient makes a client as a user would, with rueidis's defaults (RESP3,
 // auto-pipelining, client-side caching where the server supports it) but
 // for what opt sets.
-func newClient(tb testing.TB, s conformance.Server, opt rueidis.ClientOption) rueidis.Client {
+func newClient(tb testing.TB, s redlocktest.Server, opt rueidis.ClientOption) rueidis.Client {
 	tb.Helper()
 	opt.InitAddress = []string{s.Addr}
 	opt.Password = s.Password
@@ -44,7 +44,7 @@ func TestConformance(t *testing.T) {
 		{"no auto-pipelining", rueidis.ClientOption{DisableAutoPipelining: true}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			conformance.Run(t, func(tb testing.TB, s conformance.Server) redlock.Conn {
+			redlocktest.Run(t, func(tb testing.TB, s redlocktest.Server) redlock.Conn {
 				conn, err := qrueidis.New(newClient(tb, s, c.opt))
 				if err != nil {
 					tb.Fatalf("New: %v", err)

@@ -1,10 +1,11 @@
-// Package conformance is the test suite every quorumlock backend passes: a
+// Package redlocktest is the test suite every quorumlock backend passes (as
+// net/http/httptest is beside net/http): a
 // [redlock.Conn] over any Redis client must behave the same for the
 // library's algorithm to hold. A backend's test calls [Run] with a
 // [Factory] that wraps the client library's own client:
 //
 //	func TestConformance(t *testing.T) {
-//		conformance.Run(t, func(tb testing.TB, s conformance.Server) redlock.Conn {
+//		redlocktest.Run(t, func(tb testing.TB, s redlocktest.Server) redlock.Conn {
 //			client := newClient(s.Addr, s.Password, s.TLS) // the user's client
 //			tb.Cleanup(func() { client.Close() })
 //			conn, err := mybackend.New(client)
@@ -62,4 +63,4 @@
 // which reads the Redis protocol to fault (or hold back) exactly the
 // command meant; with TLS it terminates TLS for the client with a
 // certificate of its own.
-package conformance
+package redlocktest
