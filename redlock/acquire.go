@@ -153,6 +153,10 @@ func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []stri
 		if !retry || errors.Is(err, ErrInvalidArgument) {
 			return nil, err
 		}
+		if w != nil && !busy.held {
+			// It left the queues (see [Client.attempt]): it joins again, last.
+			w.score = c.clocks.place(cfg.clock.Now())
+		}
 		if cfg.limited && attempt >= cfg.retryLimit {
 			return nil, fmt.Errorf("%w (after %d attempts)", err, attempt+1)
 		}
@@ -268,11 +272,12 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string, w *
 	l.acquired, l.sent = start, time.Now()
 	r, oc := l.round(ctx, l.args[:argsAcquire], l.acquireOn)
 	ok, err := r.Wait(ctx, c.quorum)
+	b = l.busy(r)
 	what := "granted it"
 	if ok >= c.quorum && cfg.fencing {
 		if ferr := l.drawFence(r); ferr != nil {
 			c.finish(r, oc)
-			l.undo()
+			l.undo(true)
 			return nil, b, fmt.Errorf("%w: %w", ErrNotObtained, ferr)
 		}
 		c.finish(r, oc)
@@ -282,7 +287,6 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string, w *
 	}
 	elapsed := cfg.clock.Since(start)
 	validity := validityAfter(cfg, elapsed)
-	b = l.busy(r)
 	c.finish(r, oc)
 	if ok >= c.quorum && validity > 0 {
 		l.until = start.Add(elapsed + validity) // the end of the round plus the validity
@@ -292,8 +296,13 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string, w *
 		return l, b, nil
 	}
 	// Not held: release everywhere the key may have been set, on each node
-	// once its SET has been answered, however late.
-	l.undo()
+	// once its SET has been answered, however late. A waiter whose attempt
+	// found the lock busy nowhere keeps its place only if someone else holds
+	// the lock: otherwise its grants did not count (nodes refused or out of
+	// reach), and were it to stay first it would keep the free lock from
+	// every waiter behind it; it leaves, and the caller gives it a place at
+	// the back (see [Client.wait]).
+	l.undo(b.held)
 	if ok < c.quorum {
 		return nil, b, fmt.Errorf("%w: %q: %d of %d nodes %s, %d needed: %w",
 			ErrNotObtained, name, ok, len(c.nodes), what, c.quorum, errOrNone(err))

@@ -68,7 +68,7 @@ func New(nodes []*Node, opts ...ClientOption) (*Client, error) {
 		vetted:   make([]nodeVerdict, 2*len(nodes)),
 		restarts: make([]restartSeen, len(nodes)),
 		goneArg:  goneFor(cfg.nodeTimeout).Milliseconds(),
-		clocks:   newNodeClocks(len(nodes)),
+		clocks:   newNodeClocks(len(nodes), quorum.Majority(len(nodes))),
 	}, nil
 }
 

@@ -92,16 +92,20 @@
 // and when the library made the key. Every script's first argument is the
 // incarnation its node last saw, and its reply names the incarnation only
 // when that differs. A script reads the key, and checks it against the run
-// id in INFO when the server's LASTSAVE differs from the one kept with it,
-// and when the script is sent by its source; it makes a new incarnation if
-// the run ids differ, or if INFO or LASTSAVE is refused (an ACL), and a
-// lost key (no persistence, FLUSHALL) is made anew by the first script to
-// run. LASTSAVE is the time of the server's last save, or of its start, so
-// it changes on every restart unless one falls within the same second as a
-// save; and the script cache empties on every restart, so the first script
-// of ours that runs after a restart, in any database, runs by its source.
-// It costs no command on the happy path, and the server caches one copy of
-// each script however many processes use it.
+// id in INFO unless the server's LASTSAVE is the one kept with the key and
+// earlier than the second the key was last checked, and always when the
+// script is sent by its source; it makes a new incarnation if the run ids
+// differ, and a lost key (no persistence, FLUSHALL) is made anew by the
+// first script to run. LASTSAVE is the time of the server's last save, or
+// of its start, so after a restart it differs from the one kept, or, if
+// the restart fell in the same second as that save, it is no earlier than
+// the second the key was last checked (unless the server's clock went
+// back); a server that refuses LASTSAVE, or does not know it (renamed
+// away), has every script read INFO. And the script cache empties on every
+// restart, so the first script of ours that runs after it runs by its
+// source, unless another process loaded it first. It costs no extra round
+// trip (a GET and a LASTSAVE inside each script), and the server caches one
+// copy of each script however many processes use it.
 //
 // What that protects, and on which assumptions:
 //
@@ -111,12 +115,17 @@
 //     by the client's clock (monotonic, for [clock.Real]): the client
 //     notices no earlier than the node saw the new incarnation, which is no
 //     earlier than the restart. This holds whatever the server's clock
-//     does. It assumes that after a restart either the server's LASTSAVE
-//     differs from its last value before it, or the first script of ours
-//     to run (by its source) in the client's database succeeds and reads
-//     INFO; and that nobody else writes {quorumlock}:incarnation. A client
-//     whose node's INFO shows another run id than the incarnation's counts
-//     a restart too.
+//     does, short of going back across a restart. It assumes that every
+//     process of the library that uses the server may read INFO (one that
+//     may not cannot check, and leaves the key as it is: vetting refuses
+//     it while the quarantine is on), and that nobody else writes
+//     {quorumlock}:incarnation. A client whose node's INFO shows another
+//     run id than the incarnation's counts a restart too, when the node is
+//     next vetted (every minute in use), and a script resent over a
+//     connection the server closed makes the node probe INFO before its
+//     next grant counts. Data replaced without a restart (a full resync as
+//     a replica, a resumed snapshot of a machine) keeps the run id and the
+//     key, and is not noticed: nodes must be independent masters.
 //   - A client that meets a server for the first time (a new process, or
 //     new [Node]s) cannot tell when it last restarted: its node is suspect,
 //     and a grant from it counts only if an INFO read after the grant shows

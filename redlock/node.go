@@ -125,6 +125,7 @@ func (n *Node) run(ctx context.Context, s *script, keys []string, args []any) (r
 		}
 		switch {
 		case staleConn(err):
+			n.maybeRestarted()
 			continue
 		case try == 0:
 			return reply, sentOnce, err

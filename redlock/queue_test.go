@@ -2,6 +2,7 @@ package redlock_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -146,4 +147,43 @@ func TestClient_Lock_deadWaiterNotHandedOver(t *testing.T) {
 	assert.Less(t, took, ttl/2, "the live waiter waited for the dead one's ttl (%v)", ttl)
 	cancelDead()
 	<-deadDone
+}
+
+// A waiter whose grants do not count (its client refuses the nodes) does
+// not keep the free lock from the waiters behind it: its failed attempt
+// takes it out of the queue, and it joins again at the back.
+func TestClient_Lock_refusedWaiterGivesWay(t *testing.T) {
+	tc := testcluster.New(t, testcluster.Options{RealTimeTTL: true})
+	for _, s := range tc.Servers {
+		s.SetInfo("aof_enabled", "0") // refused for fenced locks, a warning for the others
+	}
+	ctx := context.Background()
+	newClient := func(opts ...redlock.ClientOption) *redlock.Client {
+		c, err := redlock.New(ownNodes(t, tc), append([]redlock.ClientOption{redlock.WithNodeTimeout(2 * time.Second)}, opts...)...)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	hc := newClient()
+	holder, err := hc.TryLock(ctx, "refused")
+	require.NoError(t, err)
+	require.NoError(t, hc.Close())
+
+	done := make(chan string, 2)
+	go func() {
+		_, err := newClient(redlock.WithFencing()).Lock(ctx, "refused", redlock.WithWait(5*time.Second))
+		done <- "refused waiter: " + fmt.Sprint(err != nil)
+	}()
+	waitQueued(t, tc, holder.Key(), 1)
+	go func() {
+		l, err := newClient().Lock(ctx, "refused", redlock.WithWait(time.Minute))
+		if err == nil {
+			err = l.Unlock(ctx)
+		}
+		done <- "next waiter: " + fmt.Sprint(err)
+	}()
+	waitQueued(t, tc, holder.Key(), 2)
+	require.NoError(t, holder.Unlock(ctx))
+	assert.Equal(t, "next waiter: <nil>", <-done, "the waiter behind the refused one got the lock first")
+	assert.Equal(t, "refused waiter: true", <-done)
 }

@@ -223,14 +223,18 @@ func (c *Client) finish(r *quorum.Round, oc *opContext) {
 // may have set the key, each once its SET has been answered. The release is
 // sent by its source, so that it needs nothing cached on a node that may
 // have just restarted, or be frozen with the SET queued before it. A
-// waiter's release leaves it queued, and does not tell it that the lock is
-// free: it is the waiter's own attempt that failed, and it tries again as
-// the failure says (see release.lua).
-func (l *Lock) undo() {
+// waiter's release leaves it queued if stays, and does not tell it that the
+// lock is free: it is the waiter's own attempt that failed, and it tries
+// again as the failure says (see release.lua); otherwise the waiter leaves
+// the queue, not marked gone, and the lock goes to the next.
+func (l *Lock) undo(stays bool) {
 	c := l.client
 	base := l.args[:1]
 	if l.waiter != nil {
 		base = []any{l.token, l.waiter.idArg, staysQueued}
+		if !stays {
+			base[2] = leavesQueue
+		}
 	}
 	r, oc := l.round(context.Background(), base, func(ctx context.Context, i int, n *Node, args []any) error {
 		if !l.gate.mayHold(i) {
@@ -250,6 +254,10 @@ func (l *Lock) undo() {
 	}()
 }
 
-// staysQueued is the last argument of the release of a waiter's failed
-// attempt: the waiter stays queued (see release.lua).
-var staysQueued any = ""
+// The last argument of the release of a waiter's failed attempt: the
+// waiter stays queued, or leaves it without a mark that it has gone (see
+// release.lua).
+var (
+	staysQueued any = ""
+	leavesQueue any = "0"
+)

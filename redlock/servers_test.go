@@ -78,9 +78,10 @@ func waitPing(tb testing.TB, addr string) {
 }
 
 // restartableRedis starts a redis-server with its data in an append-only
-// file written on every command, and returns its address and a function
+// file written on every command, and args added to its command line, and
+// returns its address and a function
 // that kills it (SIGKILL) and starts it again on the same port and files.
-func restartableRedis(tb testing.TB) (addr string, restart func()) {
+func restartableRedis(tb testing.TB, args ...string) (addr string, restart func()) {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -97,8 +98,8 @@ func restartableRedis(tb testing.TB) (addr string, restart func()) {
 	dir := tb.TempDir()
 	var cmd *exec.Cmd
 	start := func() {
-		cmd = exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--dir", dir,
-			"--appendonly", "yes", "--appendfsync", "always")
+		cmd = exec.Command(bin, append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--dir", dir,
+			"--appendonly", "yes", "--appendfsync", "always"}, args...)...)
 		require.NoError(tb, cmd.Start())
 		waitPing(tb, addr)
 	}

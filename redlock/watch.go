@@ -42,6 +42,16 @@ type watch struct {
 	notifyErr   error     // why the last subscription failed, or nil
 }
 
+// maybeRestarted makes the node suspect, so that it is probed before its
+// next grant counts: a connection the server closed may be a sign that it
+// restarted.
+func (n *Node) maybeRestarted() {
+	n.watch.mu.Lock()
+	n.watch.gen++
+	n.watch.suspect = true
+	n.watch.mu.Unlock()
+}
+
 // couldNotSubscribe records, for vetting, that a subscription was refused
 // (see [RiskNoNotify]); other failures (a timeout, a broken connection)
 // say nothing of the client's rights.
@@ -163,7 +173,7 @@ func (n *Node) probe(ctx context.Context) error {
 	var info serverInfo
 	if err == nil {
 		info = parseInfo(text)
-		if !info.hasUptime {
+		if !info.hasUptime || info.runID == "" {
 			err = errNoUptime
 		}
 	}
@@ -201,9 +211,9 @@ func (n *Node) probe(ctx context.Context) error {
 // them know when they may be stale.
 var probeSeq atomic.Uint64
 
-// errNoUptime: INFO did not report uptime_in_seconds (not a Redis server,
+// errNoUptime: INFO did not report uptime_in_seconds or run_id (not a Redis server,
 // or one that hides it).
-var errNoUptime = errors.New("INFO reports no uptime_in_seconds")
+var errNoUptime = errors.New("INFO reports no uptime_in_seconds or no run_id")
 
 // A nodeState is a copy of what a node knows, for one decision.
 type nodeState struct {
