@@ -8,7 +8,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/quorumlock/quorumlock/otel"
-	"github.com/quorumlock/quorumlock/redlock"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // BenchmarkMetrics measures what a TryLock and Unlock on five nodes records
@@ -25,12 +25,12 @@ func BenchmarkMetrics(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		m.Attempt(ctx, "bench", redlock.AttemptGranted)
+		m.Attempt(ctx, "bench", observe.AttemptGranted)
 		m.Acquire(ctx, "bench", true, 1, time.Millisecond)
 		for _, n := range nodes {
-			m.NodeLatency(ctx, n, redlock.OpAcquire, 300*time.Microsecond)
-			m.NodeLatency(ctx, n, redlock.OpRelease, 300*time.Microsecond)
+			m.NodeLatency(ctx, n, observe.OpAcquire, 300*time.Microsecond)
+			m.NodeLatency(ctx, n, observe.OpRelease, 300*time.Microsecond)
 		}
-		m.Release(ctx, "bench", redlock.OutcomeOK)
+		m.Release(ctx, "bench", observe.OutcomeOK)
 	}
 }

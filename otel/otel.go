@@ -1,5 +1,5 @@
 // Package otel records a redlock client's measurements on OpenTelemetry
-// instruments: it builds a [redlock.Metrics] for [redlock.WithMetrics] from a
+// instruments: it builds a [observe.Metrics] for [redlock.WithMetrics] from a
 // [metric.MeterProvider]. It is a module of its own, so that programs that
 // lock without OpenTelemetry do not depend on it.
 //
@@ -20,7 +20,7 @@
 // Attempts granted are the grants; a wait is one per Lock, TryLock or Do
 // call. redlock.node is a node's [redlock.Node.Addr], redlock.operation one
 // of acquire, fence, extend, heal, release, leave, status and info, and
-// error.type one of timeout, refused, auth and other; see [redlock.Metrics]
+// error.type one of timeout, refused, auth and other; see [observe.Metrics]
 // for when each is recorded. Lock names are not attributes unless
 // [WithLockName] says how to turn them into one.
 package otel
@@ -33,6 +33,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/quorumlock/quorumlock/redlock"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // ScopeName is the name of the meter the instruments are made on.
@@ -87,24 +88,24 @@ func WithLockName(f func(name string) string) Option {
 // instruments). A nil mp or a bad option is an error wrapping
 // [redlock.ErrInvalidArgument]; so is one the meter reports in making the
 // instruments.
-func New(mp metric.MeterProvider, opts ...Option) (redlock.Metrics, error) {
+func New(mp metric.MeterProvider, opts ...Option) (observe.Metrics, error) {
 	if mp == nil {
-		return redlock.Metrics{}, invalid("nil MeterProvider")
+		return observe.Metrics{}, invalid("nil MeterProvider")
 	}
 	var s settings
 	for i, o := range opts {
 		if o.set == nil {
-			return redlock.Metrics{}, invalid("option %d is the zero Option", i)
+			return observe.Metrics{}, invalid("option %d is the zero Option", i)
 		}
 		if err := o.set(&s); err != nil {
-			return redlock.Metrics{}, invalid("%v", err)
+			return observe.Metrics{}, invalid("%v", err)
 		}
 	}
 	r, err := newRecorder(mp.Meter(ScopeName), s)
 	if err != nil {
-		return redlock.Metrics{}, invalid("making the instruments: %w", err)
+		return observe.Metrics{}, invalid("making the instruments: %w", err)
 	}
-	return redlock.Metrics{
+	return observe.Metrics{
 		Attempt:     r.attempt,
 		Acquire:     r.acquire,
 		Extend:      r.extend,

@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/quorumlock/quorumlock/redlock"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // Bucket boundaries, in seconds: a node command takes a fraction of a
@@ -23,11 +23,11 @@ var (
 // The enums' values with attribute sets made once: 1 to the highest value
 // known; others, which a later release may add, make theirs each time.
 const (
-	numAttempt  = int(redlock.AttemptFailed) + 1
-	numOutcome  = int(redlock.OutcomeUnknown) + 1
-	numLoss     = int(redlock.LossNotRenewed) + 1
-	numOp       = int(redlock.OpRights) + 1
-	numErrClass = int(redlock.ErrorClassOther) + 1
+	numAttempt  = int(observe.AttemptFailed) + 1
+	numOutcome  = int(observe.OutcomeUnknown) + 1
+	numLoss     = int(observe.LossNotRenewed) + 1
+	numOp       = int(observe.OpRights) + 1
+	numErrClass = int(observe.ErrorClassOther) + 1
 )
 
 // A recorder records on the instruments.
@@ -76,16 +76,16 @@ func newRecorder(m metric.Meter, s settings) (*recorder, error) {
 		return nil, err
 	}
 	for i := range r.attemptSet {
-		r.attemptSet[i] = set(KeyOutcome.String(redlock.AttemptOutcome(i).String()))
+		r.attemptSet[i] = set(KeyOutcome.String(observe.AttemptOutcome(i).String()))
 	}
 	r.waitSet[0] = set(KeyOutcome.String("not_obtained"))
 	r.waitSet[1] = set(KeyOutcome.String("acquired"))
 	for i := range r.extendSet {
-		r.extendSet[i] = set(KeyOutcome.String(redlock.Outcome(i).String()))
+		r.extendSet[i] = set(KeyOutcome.String(observe.Outcome(i).String()))
 		r.releaseSet[i] = r.extendSet[i]
 	}
 	for i := range r.lossSet {
-		r.lossSet[i] = set(KeyLossCause.String(redlock.LossCause(i).String()))
+		r.lossSet[i] = set(KeyLossCause.String(observe.LossCause(i).String()))
 	}
 	return r, nil
 }
@@ -115,7 +115,7 @@ func (r *recorder) lockSet(cached []attrs, i int, name string, kv attribute.KeyV
 	return set(kv)
 }
 
-func (r *recorder) attempt(ctx context.Context, name string, o redlock.AttemptOutcome) {
+func (r *recorder) attempt(ctx context.Context, name string, o observe.AttemptOutcome) {
 	r.attempts.Add(ctx, 1, r.lockSet(r.attemptSet[:], int(o), name, KeyOutcome.String(o.String())).add...)
 }
 
@@ -131,19 +131,19 @@ func (r *recorder) acquire(ctx context.Context, name string, acquired bool, _ in
 	r.wait.Record(ctx, wait.Seconds(), a.rec...)
 }
 
-func (r *recorder) extend(ctx context.Context, name string, o redlock.Outcome) {
+func (r *recorder) extend(ctx context.Context, name string, o observe.Outcome) {
 	r.extensions.Add(ctx, 1, r.lockSet(r.extendSet[:], int(o), name, KeyOutcome.String(o.String())).add...)
 }
 
-func (r *recorder) lost(ctx context.Context, name string, c redlock.LossCause) {
+func (r *recorder) lost(ctx context.Context, name string, c observe.LossCause) {
 	r.losses.Add(ctx, 1, r.lockSet(r.lossSet[:], int(c), name, KeyLossCause.String(c.String())).add...)
 }
 
-func (r *recorder) release(ctx context.Context, name string, o redlock.Outcome) {
+func (r *recorder) release(ctx context.Context, name string, o observe.Outcome) {
 	r.releases.Add(ctx, 1, r.lockSet(r.releaseSet[:], int(o), name, KeyOutcome.String(o.String())).add...)
 }
 
-func (r *recorder) nodeError(ctx context.Context, node string, op redlock.Op, c redlock.ErrorClass) {
+func (r *recorder) nodeError(ctx context.Context, node string, op observe.Op, c observe.ErrorClass) {
 	if o, k := int(op), int(c); o > 0 && o < numOp && k > 0 && k < numErrClass {
 		r.nodeErrors.Add(ctx, 1, r.node(node).errors[o][k].add...)
 		return
@@ -151,7 +151,7 @@ func (r *recorder) nodeError(ctx context.Context, node string, op redlock.Op, c 
 	r.nodeErrors.Add(ctx, 1, set(KeyNode.String(node), KeyOperation.String(op.String()), KeyErrorType.String(c.String())).add...)
 }
 
-func (r *recorder) nodeLatency(ctx context.Context, node string, op redlock.Op, d time.Duration) {
+func (r *recorder) nodeLatency(ctx context.Context, node string, op observe.Op, d time.Duration) {
 	if o := int(op); o > 0 && o < numOp {
 		r.nodeDuration.Record(ctx, d.Seconds(), r.node(node).duration[o].rec...)
 		return
@@ -175,10 +175,10 @@ func (r *recorder) node(name string) *nodeSets {
 	}
 	ns = &nodeSets{}
 	for o := 1; o < numOp; o++ {
-		op := KeyOperation.String(redlock.Op(o).String())
+		op := KeyOperation.String(observe.Op(o).String())
 		ns.duration[o] = set(KeyNode.String(name), op)
 		for k := 1; k < numErrClass; k++ {
-			ns.errors[o][k] = set(KeyNode.String(name), op, KeyErrorType.String(redlock.ErrorClass(k).String()))
+			ns.errors[o][k] = set(KeyNode.String(name), op, KeyErrorType.String(observe.ErrorClass(k).String()))
 		}
 	}
 	r.nodes[name] = ns

@@ -15,6 +15,7 @@ import (
 
 	"github.com/quorumlock/quorumlock/clock"
 	"github.com/quorumlock/quorumlock/redlock"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // The ACL rights the library needs, as docs/operations.md names them, for a
@@ -92,8 +93,8 @@ func TestACL_documentedRights(t *testing.T) {
 
 	var attempts atomic.Int64
 	fake := clock.NewFake(time.Now()) // never advances: only a hand-off ends the wait
-	waiter, err := redlock.New(nodes, append(opts, redlock.WithClock(fake), redlock.WithMetrics(redlock.Metrics{
-		Attempt: func(context.Context, string, redlock.AttemptOutcome) { attempts.Add(1) },
+	waiter, err := redlock.New(nodes, append(opts, redlock.WithClock(fake), redlock.WithMetrics(observe.Metrics{
+		Attempt: func(context.Context, string, observe.AttemptOutcome) { attempts.Add(1) },
 	}))...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = waiter.Close() })
@@ -162,8 +163,8 @@ func TestACL_withoutChannels(t *testing.T) {
 	held, err := client.TryLock(ctx, "job", redlock.WithTTL(time.Minute))
 	require.NoError(t, err)
 	var attempts atomic.Int64
-	waiter, err := redlock.New(nodes, append(opts, redlock.WithMetrics(redlock.Metrics{
-		Attempt: func(context.Context, string, redlock.AttemptOutcome) { attempts.Add(1) },
+	waiter, err := redlock.New(nodes, append(opts, redlock.WithMetrics(observe.Metrics{
+		Attempt: func(context.Context, string, observe.AttemptOutcome) { attempts.Add(1) },
 	}))...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = waiter.Close() })

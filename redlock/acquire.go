@@ -10,6 +10,7 @@ import (
 
 	"github.com/quorumlock/quorumlock/clock"
 	"github.com/quorumlock/quorumlock/quorum"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // Lock acquires the lock named name, retrying after a random delay (see
@@ -78,9 +79,9 @@ type try func(ctx context.Context, w *waiter, rang int) (*Lock, busy, error)
 // lock without fencing), handed the lock by them (see [handoff]).
 func (c *Client) wait(ctx context.Context, cfg *config, name string, keys []string, where scope, hands bool, tryOnce try) (_ *Lock, err error) {
 	var (
-		tries int            // attempts made
-		last  AttemptOutcome // how the last one ended
-		got   *Lock          // the lock, once acquired
+		tries int                    // attempts made
+		last  observe.AttemptOutcome // how the last one ended
+		got   *Lock                  // the lock, once acquired
 	)
 	if c.observed() {
 		start := cfg.clock.Now()
@@ -329,7 +330,7 @@ func (l *Lock) acquireOn(ctx context.Context, i int, n *Node, args []any) error 
 	start := l.client.nodeStart()
 	a, err := n.acquire(ctx, l.keys, args)
 	granted, pttl := a.granted, a.pttl
-	l.client.nodeDone(ctx, n, OpAcquire, start, err)
+	l.client.nodeDone(ctx, n, observe.OpAcquire, start, err)
 	l.gate.setAnswer(i, err != nil || granted, a.counter, pttl)
 	if err == nil && !granted {
 		l.client.clocks.seen(i, a.at, l.cfg.clock.Now())

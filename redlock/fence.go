@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/quorumlock/quorumlock/quorum"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // Fencing is two phases on a quorum. Phase one is the acquisition, whose
@@ -35,7 +36,7 @@ func (l *Lock) drawFence(r *quorum.Round) error {
 func (l *Lock) raiseOn(ctx context.Context, _ int, n *Node, args []any) error {
 	start := l.client.nodeStart()
 	reply, _, err := n.run(ctx, fenceScript, l.keys, args)
-	l.client.nodeDone(ctx, n, OpFence, start, err)
+	l.client.nodeDone(ctx, n, observe.OpFence, start, err)
 	if err != nil {
 		return n.nodeErr(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // holder is one running hold of a lock.
@@ -127,7 +129,7 @@ func (l *Lock) renew(held context.Context, h *holder) {
 			if last == nil {
 				last = errors.New("no renewal completed")
 			}
-			h.cancel(l.markLost(held, LossNotRenewed, fmt.Errorf("%w: %q: not renewed within %v of the end of its validity: %w",
+			h.cancel(l.markLost(held, observe.LossNotRenewed, fmt.Errorf("%w: %q: not renewed within %v of the end of its validity: %w",
 				ErrLost, l.name, margin, last)))
 			return
 		case <-next.C():

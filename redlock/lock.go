@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quorumlock/quorumlock/quorum"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // A Lock is one acquisition of a named lock, returned by [Client.Lock] or
@@ -183,7 +184,7 @@ func (l *Lock) Extend(ctx context.Context) error {
 	cfg, c := &l.cfg, l.client
 	start := cfg.clock.Now()
 	if until := l.Until(); !start.Before(until) {
-		return l.extendLost(ctx, LossExpired, 0, fmt.Errorf("%w: %q: validity lapsed %v ago", ErrLost, l.name, start.Sub(until)))
+		return l.extendLost(ctx, observe.LossExpired, 0, fmt.Errorf("%w: %q: validity lapsed %v ago", ErrLost, l.name, start.Sub(until)))
 	}
 	r, oc := l.round(ctx, l.args[:2], l.extendOn)
 	ok, err := r.Wait(ctx, c.quorum)
@@ -196,22 +197,22 @@ func (l *Lock) Extend(ctx context.Context) error {
 			return err
 		}
 		l.heal(r)
-		l.extendDone(ctx, OutcomeOK, elapsed, nil)
+		l.extendDone(ctx, observe.OutcomeOK, elapsed, nil)
 		return nil
 	case verdict == confirmed:
-		return l.extendLost(ctx, LossSlow, elapsed, fmt.Errorf("%w: %q: extending took %v, leaving no validity of the %v ttl: %w",
+		return l.extendLost(ctx, observe.LossSlow, elapsed, fmt.Errorf("%w: %q: extending took %v, leaving no validity of the %v ttl: %w",
 			ErrLost, l.name, elapsed, cfg.ttl, errOrNone(err)))
 	case verdict == gone:
-		return l.extendLost(ctx, LossGone, elapsed, fmt.Errorf("%w: %q: %d of %d nodes no longer hold its token (expired or taken): %w",
+		return l.extendLost(ctx, observe.LossGone, elapsed, fmt.Errorf("%w: %q: %d of %d nodes no longer hold its token (expired or taken): %w",
 			ErrLost, l.name, notOwners, len(c.nodes), err))
 	case verdict == interrupted:
 		err = fmt.Errorf("redlock: extend %q interrupted: %w", l.name, err)
-		l.extendDone(ctx, OutcomeUnknown, elapsed, err)
+		l.extendDone(ctx, observe.OutcomeUnknown, elapsed, err)
 		return err
 	}
 	err = fmt.Errorf("redlock: extend %q: %d of %d nodes failed, so %d cannot confirm; the lock stays held until its validity ends in %v: %w",
 		l.name, r.Failed(), len(c.nodes), c.quorum, l.Until().Sub(cfg.clock.Now()), err)
-	l.extendDone(ctx, OutcomeUnknown, elapsed, err)
+	l.extendDone(ctx, observe.OutcomeUnknown, elapsed, err)
 	return err
 }
 
@@ -281,22 +282,22 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	r, oc := l.round(ctx, l.releaseArgs, func(ctx context.Context, _ int, n *Node, args []any) error {
 		start := c.nodeStart()
 		err := n.compare(ctx, releaseScript, l.keys, args, trust)
-		c.nodeDone(ctx, n, OpRelease, start, err)
+		c.nodeDone(ctx, n, observe.OpRelease, start, err)
 		return err
 	})
 	ok, err := r.Wait(ctx, c.quorum)
 	defer c.finish(r, oc) // after r is read below
 	switch verdict, notOwners := l.judge(r, ok); verdict {
 	case confirmed:
-		return l.released(ctx, OutcomeOK, nil)
+		return l.released(ctx, observe.OutcomeOK, nil)
 	case gone:
-		return l.released(ctx, OutcomeLost, fmt.Errorf("%w: %q: %d of %d nodes no longer held its token (expired or taken): %w",
+		return l.released(ctx, observe.OutcomeLost, fmt.Errorf("%w: %q: %d of %d nodes no longer held its token (expired or taken): %w",
 			ErrNotHeld, l.name, notOwners, len(c.nodes), err))
 	case interrupted:
-		return l.released(ctx, OutcomeUnknown,
+		return l.released(ctx, observe.OutcomeUnknown,
 			fmt.Errorf("redlock: unlock %q interrupted, release goes on in the background: %w", l.name, err))
 	}
-	return l.released(ctx, OutcomeUnknown, fmt.Errorf("redlock: unlock %q: %d of %d nodes failed, so whether a quorum still held it is unknown; its keys there expire by their ttl: %w",
+	return l.released(ctx, observe.OutcomeUnknown, fmt.Errorf("redlock: unlock %q: %d of %d nodes failed, so whether a quorum still held it is unknown; its keys there expire by their ttl: %w",
 		l.name, r.Failed(), len(c.nodes), err))
 }
 
@@ -305,7 +306,7 @@ func (l *Lock) Unlock(ctx context.Context) error {
 func (l *Lock) extendOn(ctx context.Context, i int, n *Node, args []any) error {
 	start := l.client.nodeStart()
 	reply, _, err := n.run(ctx, extendScript, l.keys, args)
-	l.client.nodeDone(ctx, n, OpExtend, start, err)
+	l.client.nodeDone(ctx, n, observe.OpExtend, start, err)
 	if err != nil {
 		return n.nodeErr(err)
 	}
@@ -344,7 +345,7 @@ func (l *Lock) heal(r *quorum.Round) {
 		}
 		start := c.nodeStart()
 		_, _, err := n.run(ctx, healScript, l.keys, args)
-		c.nodeDone(ctx, n, OpHeal, start, err)
+		c.nodeDone(ctx, n, observe.OpHeal, start, err)
 		return err
 	})
 	c.finish(hr, oc)
@@ -392,9 +393,16 @@ func (l *Lock) usable() error {
 	return l.lost
 }
 
+// extendLost marks l lost by an extension, for cause, and reports both.
+func (l *Lock) extendLost(ctx context.Context, cause observe.LossCause, took time.Duration, err error) error {
+	err = l.markLost(ctx, cause, err)
+	l.extendDone(ctx, observe.OutcomeLost, took, err)
+	return err
+}
+
 // markLost records err, which wraps ErrLost, as the lock's fate, lost for
 // cause, and reports it unless the lock was lost already.
-func (l *Lock) markLost(ctx context.Context, cause LossCause, err error) error {
+func (l *Lock) markLost(ctx context.Context, cause observe.LossCause, err error) error {
 	l.mu.Lock()
 	first := l.lost == nil
 	if first {

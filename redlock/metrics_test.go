@@ -12,6 +12,7 @@ import (
 
 	"github.com/quorumlock/quorumlock/internal/testcluster"
 	"github.com/quorumlock/quorumlock/redlock"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // tally records what a client's Metrics report, as counts by key.
@@ -50,22 +51,22 @@ func (ta *tally) with(prefix string) map[string]int {
 	return out
 }
 
-func (ta *tally) metrics() redlock.Metrics {
-	return redlock.Metrics{
-		Attempt: func(_ context.Context, name string, o redlock.AttemptOutcome) { ta.add("attempt %s %s", name, o) },
+func (ta *tally) metrics() observe.Metrics {
+	return observe.Metrics{
+		Attempt: func(_ context.Context, name string, o observe.AttemptOutcome) { ta.add("attempt %s %s", name, o) },
 		Acquire: func(_ context.Context, name string, acquired bool, attempts int, wait time.Duration) {
 			ta.add("acquire %s %t %d", name, acquired, attempts)
 			ta.mu.Lock()
 			ta.waits = append(ta.waits, wait)
 			ta.mu.Unlock()
 		},
-		Extend:  func(_ context.Context, name string, o redlock.Outcome) { ta.add("extend %s %s", name, o) },
-		Lost:    func(_ context.Context, name string, c redlock.LossCause) { ta.add("lost %s %s", name, c) },
-		Release: func(_ context.Context, name string, o redlock.Outcome) { ta.add("release %s %s", name, o) },
-		NodeError: func(_ context.Context, node string, op redlock.Op, c redlock.ErrorClass) {
+		Extend:  func(_ context.Context, name string, o observe.Outcome) { ta.add("extend %s %s", name, o) },
+		Lost:    func(_ context.Context, name string, c observe.LossCause) { ta.add("lost %s %s", name, c) },
+		Release: func(_ context.Context, name string, o observe.Outcome) { ta.add("release %s %s", name, o) },
+		NodeError: func(_ context.Context, node string, op observe.Op, c observe.ErrorClass) {
 			ta.add("error %s %s %s", node, op, c)
 		},
-		NodeLatency: func(_ context.Context, node string, op redlock.Op, d time.Duration) {
+		NodeLatency: func(_ context.Context, node string, op observe.Op, d time.Duration) {
 			ta.add("latency %s %s", node, op)
 		},
 	}
@@ -208,7 +209,7 @@ func TestWithMetrics_holdAndStatus(t *testing.T) {
 
 func TestWithMetrics_empty(t *testing.T) {
 	c := newCluster(t, 3)
-	client := c.client(t, redlock.WithMetrics(redlock.Metrics{}))
+	client := c.client(t, redlock.WithMetrics(observe.Metrics{}))
 	l, err := client.TryLock(context.Background(), "empty")
 	require.NoError(t, err, "a Metrics with no func set records nothing and costs nothing")
 	require.NoError(t, l.Unlock(context.Background()))

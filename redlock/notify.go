@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quorumlock/quorumlock/quorum"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // A Subscriber is a [Conn] that can also deliver messages published on
@@ -79,7 +80,7 @@ func (c *Client) stopWaiting(w *waiter, keys ...string) {
 	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
 		start := c.nodeStart()
 		_, _, err := c.nodes[i].run(ctx, leaveScript, keys, args.of(i))
-		c.nodeDone(ctx, c.nodes[i], OpLeave, start, err)
+		c.nodeDone(ctx, c.nodes[i], observe.OpLeave, start, err)
 		return err
 	})
 	c.finish(r, oc)

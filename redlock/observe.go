@@ -7,6 +7,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // What a client reports to its logger (WithLogger) and its metrics
@@ -35,7 +37,7 @@ func (c *Client) nodeStart() time.Time {
 
 // nodeDone reports a command op to n, sent at start (see nodeStart), that
 // returned err: its latency, and its failure unless err is an answer.
-func (c *Client) nodeDone(ctx context.Context, n *Node, op Op, start time.Time, err error) {
+func (c *Client) nodeDone(ctx context.Context, n *Node, op observe.Op, start time.Time, err error) {
 	if start.IsZero() {
 		return
 	}
@@ -69,30 +71,30 @@ func isAnswer(err error) bool {
 }
 
 // classify sorts a node's failure.
-func classify(err error) ErrorClass {
+func classify(err error) observe.ErrorClass {
 	if errors.Is(err, ErrAuth) || redisClass(err) == classAuth {
-		return ErrorClassAuth
+		return observe.ErrorClassAuth
 	}
 	var t interface{ Timeout() bool }
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
 		errors.As(err, &t) && t.Timeout():
-		return ErrorClassTimeout
+		return observe.ErrorClassTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return ErrorClassRefused
+		return observe.ErrorClassRefused
 	}
-	return ErrorClassOther
+	return observe.ErrorClassOther
 }
 
 // attempted reports an acquisition attempt of the lock name that returned
 // err, having found b, and returns its outcome.
-func (c *Client) attempted(ctx context.Context, name string, err error, b busy) AttemptOutcome {
-	o := AttemptFailed
+func (c *Client) attempted(ctx context.Context, name string, err error, b busy) observe.AttemptOutcome {
+	o := observe.AttemptFailed
 	switch {
 	case err == nil:
-		o = AttemptGranted
+		o = observe.AttemptGranted
 	case b.held:
-		o = AttemptBusy
+		o = observe.AttemptBusy
 	}
 	if m := c.cfg.metrics; m != nil && m.Attempt != nil {
 		m.Attempt(ctx, name, o)
@@ -103,7 +105,7 @@ func (c *Client) attempted(ctx context.Context, name string, err error, b busy) 
 // obtained reports the end of an acquisition of the lock name, begun at
 // start on cfg's clock, after tries attempts, the last of which ended as
 // last: l if it was acquired, else err.
-func (c *Client) obtained(ctx context.Context, cfg *config, name string, l *Lock, err error, tries int, last AttemptOutcome, start time.Time) {
+func (c *Client) obtained(ctx context.Context, cfg *config, name string, l *Lock, err error, tries int, last observe.AttemptOutcome, start time.Time) {
 	wait := cfg.clock.Since(start)
 	if m := c.cfg.metrics; m != nil && m.Acquire != nil {
 		m.Acquire(ctx, name, l != nil, tries, wait)
@@ -134,16 +136,16 @@ func (c *Client) obtained(ctx context.Context, cfg *config, name string, l *Lock
 
 // extendDone reports an extension of l that took took and ended as o,
 // returning err.
-func (l *Lock) extendDone(ctx context.Context, o Outcome, took time.Duration, err error) {
+func (l *Lock) extendDone(ctx context.Context, o observe.Outcome, took time.Duration, err error) {
 	if m := l.cfg.metrics; m != nil && m.Extend != nil {
 		m.Extend(ctx, l.name, o)
 	}
 	switch {
-	case o == OutcomeOK && logs(ctx, &l.cfg, slog.LevelDebug):
+	case o == observe.OutcomeOK && logs(ctx, &l.cfg, slog.LevelDebug):
 		l.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "redlock: lock extended",
 			slog.String("lock", l.name), slog.String("fingerprint", l.Fingerprint()),
 			slog.Duration("took", took), slog.Duration("validity", l.Until().Sub(l.cfg.clock.Now())))
-	case o == OutcomeUnknown && logs(ctx, &l.cfg, slog.LevelDebug):
+	case o == observe.OutcomeUnknown && logs(ctx, &l.cfg, slog.LevelDebug):
 		l.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "redlock: lock extension unconfirmed",
 			slog.String("lock", l.name), slog.String("fingerprint", l.Fingerprint()),
 			slog.Duration("took", took), slog.String("error", err.Error()))
@@ -151,16 +153,9 @@ func (l *Lock) extendDone(ctx context.Context, o Outcome, took time.Duration, er
 	// A lost extension is told by lostNow.
 }
 
-// extendLost marks l lost by an extension, for cause, and reports both.
-func (l *Lock) extendLost(ctx context.Context, cause LossCause, took time.Duration, err error) error {
-	err = l.markLost(ctx, cause, err)
-	l.extendDone(ctx, OutcomeLost, took, err)
-	return err
-}
-
 // lostNow reports that l was just lost, for cause, with err wrapping
 // ErrLost.
-func (l *Lock) lostNow(ctx context.Context, cause LossCause, err error) {
+func (l *Lock) lostNow(ctx context.Context, cause observe.LossCause, err error) {
 	if m := l.cfg.metrics; m != nil && m.Lost != nil {
 		m.Lost(ctx, l.name, cause)
 	}
@@ -172,15 +167,15 @@ func (l *Lock) lostNow(ctx context.Context, cause LossCause, err error) {
 }
 
 // released reports a release of l that ended as o, and returns err.
-func (l *Lock) released(ctx context.Context, o Outcome, err error) error {
+func (l *Lock) released(ctx context.Context, o observe.Outcome, err error) error {
 	if m := l.cfg.metrics; m != nil && m.Release != nil {
 		m.Release(ctx, l.name, o)
 	}
 	level, msg := slog.LevelDebug, "redlock: lock released"
 	switch o {
-	case OutcomeLost:
+	case observe.OutcomeLost:
 		level, msg = slog.LevelWarn, "redlock: lock not held at release"
-	case OutcomeUnknown:
+	case observe.OutcomeUnknown:
 		level, msg = slog.LevelWarn, "redlock: lock release unconfirmed"
 	}
 	if logs(ctx, &l.cfg, level) {

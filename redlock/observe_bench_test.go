@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quorumlock/quorumlock/redlock"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // BenchmarkLockUnlock_observed is BenchmarkLockUnlock with every Metrics
@@ -19,14 +20,14 @@ import (
 func BenchmarkLockUnlock_observed(b *testing.B) {
 	nodes := redisServers(b, 5)
 	var n atomic.Int64
-	m := redlock.Metrics{
-		Attempt:     func(context.Context, string, redlock.AttemptOutcome) { n.Add(1) },
+	m := observe.Metrics{
+		Attempt:     func(context.Context, string, observe.AttemptOutcome) { n.Add(1) },
 		Acquire:     func(context.Context, string, bool, int, time.Duration) { n.Add(1) },
-		Extend:      func(context.Context, string, redlock.Outcome) { n.Add(1) },
-		Lost:        func(context.Context, string, redlock.LossCause) { n.Add(1) },
-		Release:     func(context.Context, string, redlock.Outcome) { n.Add(1) },
-		NodeError:   func(context.Context, string, redlock.Op, redlock.ErrorClass) { n.Add(1) },
-		NodeLatency: func(context.Context, string, redlock.Op, time.Duration) { n.Add(1) },
+		Extend:      func(context.Context, string, observe.Outcome) { n.Add(1) },
+		Lost:        func(context.Context, string, observe.LossCause) { n.Add(1) },
+		Release:     func(context.Context, string, observe.Outcome) { n.Add(1) },
+		NodeError:   func(context.Context, string, observe.Op, observe.ErrorClass) { n.Add(1) },
+		NodeLatency: func(context.Context, string, observe.Op, time.Duration) { n.Add(1) },
 	}
 	logger := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	client, err := redlock.New(nodes, append(benchOptions, redlock.WithMetrics(m), redlock.WithLogger(logger))...)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quorumlock/quorumlock/clock"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // An Option configures a single call when given to [Client.Lock],
@@ -93,11 +94,11 @@ type config struct {
 	quarantine    time.Duration // New sets it: WithQuarantine's, or the client's ttl plus drift
 	quarantineSet bool
 	fencing       bool
-	maxHold       time.Duration // meaningful only if maxHoldSet
-	maxHoldSet    bool          // false: no bound
-	accepted      uint32        // bit r set: Risk r accepted
-	logger        *slog.Logger  // nil: no logs
-	metrics       *Metrics      // nil: no metrics; never one with no func set
+	maxHold       time.Duration    // meaningful only if maxHoldSet
+	maxHoldSet    bool             // false: no bound
+	accepted      uint32           // bit r set: Risk r accepted
+	logger        *slog.Logger     // nil: no logs
+	metrics       *observe.Metrics // nil: no metrics; never one with no func set
 }
 
 func defaultConfig() config {

@@ -13,6 +13,7 @@ import (
 	"github.com/quorumlock/quorumlock/clock"
 	"github.com/quorumlock/quorumlock/internal/testcluster"
 	"github.com/quorumlock/quorumlock/redlock"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // ownNodes returns nodes of their own on tc's servers, as another process
@@ -109,8 +110,8 @@ func TestClient_Lock_deadWaiterNotHandedOver(t *testing.T) {
 	// connections are closed and it makes no further attempt.
 	deadNodes := ownNodes(t, tc)
 	var deadAttempts atomic.Int64
-	dead := newClient(deadNodes, redlock.WithMetrics(redlock.Metrics{
-		Attempt: func(context.Context, string, redlock.AttemptOutcome) { deadAttempts.Add(1) },
+	dead := newClient(deadNodes, redlock.WithMetrics(observe.Metrics{
+		Attempt: func(context.Context, string, observe.AttemptOutcome) { deadAttempts.Add(1) },
 	}))
 	dctx, cancelDead := context.WithCancel(ctx)
 	deadDone := make(chan struct{})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quorumlock/quorumlock/quorum"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // A gate lets the commands of a lock reach each node one at a time, in the
@@ -242,7 +243,7 @@ func (l *Lock) undo(stays bool) {
 		}
 		start := c.nodeStart()
 		_, err := n.evalSource(ctx, releaseScript, l.keys, args)
-		c.nodeDone(ctx, n, OpRelease, start, err)
+		c.nodeDone(ctx, n, observe.OpRelease, start, err)
 		return err
 	})
 	c.bg.add()

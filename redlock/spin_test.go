@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quorumlock/quorumlock/redlock"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // When the holder's key is gone from one node only (it expired there
@@ -64,8 +65,8 @@ func TestClient_Lock_noSpinOnOwnUndo(t *testing.T) {
 			require.NoError(t, holder.Close()) // its key is on every node
 
 			var attempts atomic.Int64
-			waiter, err := redlock.New(nodes, append(opts, redlock.WithMetrics(redlock.Metrics{
-				Attempt: func(context.Context, string, redlock.AttemptOutcome) { attempts.Add(1) },
+			waiter, err := redlock.New(nodes, append(opts, redlock.WithMetrics(observe.Metrics{
+				Attempt: func(context.Context, string, observe.AttemptOutcome) { attempts.Add(1) },
 			}))...)
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = waiter.Close() })

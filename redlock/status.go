@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/quorumlock/quorumlock/quorum"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // A Verdict sums up what a quorum of nodes says about a lock.
@@ -87,7 +88,7 @@ func (c *Client) readStatus(ctx context.Context, cfg *config, name string, keys 
 	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
 		start := c.nodeStart()
 		per := c.nodes[i].status(ctx, keys)
-		c.nodeDone(ctx, c.nodes[i], OpStatus, start, per[0].Err)
+		c.nodeDone(ctx, c.nodes[i], observe.OpStatus, start, per[0].Err)
 		for k, ns := range per {
 			sts[k].Nodes[i] = ns
 		}

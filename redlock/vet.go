@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quorumlock/quorumlock/quorum"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // A Risk is a way in which a node, or a client's set of nodes, breaks an
@@ -122,10 +123,10 @@ func (c *Client) Vet(ctx context.Context) ([]Finding, error) {
 		n := c.nodes[i]
 		start := c.nodeStart()
 		err := n.probe(ctx)
-		c.nodeDone(ctx, n, OpInfo, start, err)
+		c.nodeDone(ctx, n, observe.OpInfo, start, err)
 		start = c.nodeStart()
 		rerr := n.probeRights(ctx)
-		c.nodeDone(ctx, n, OpRights, start, rerr)
+		c.nodeDone(ctx, n, observe.OpRights, start, rerr)
 		return errors.Join(err, rerr)
 	})
 	for range r.Outcomes() {
@@ -206,7 +207,7 @@ func (c *Client) admit(ctx context.Context, i int, cfg *config, sent, sentC time
 	if st.suspect || (q > 0 && !st.denied && sent.Sub(st.upAt) < q) {
 		start := c.nodeStart()
 		err := n.probe(ctx) // its outcome is also in the node's state
-		c.nodeDone(ctx, n, OpInfo, start, err)
+		c.nodeDone(ctx, n, observe.OpInfo, start, err)
 		st = n.state()
 	}
 	if st.suspect {
@@ -288,7 +289,7 @@ func (c *Client) revet(n *Node) {
 		defer cancel()
 		start := c.nodeStart()
 		err := n.probe(ctx)
-		c.nodeDone(ctx, n, OpInfo, start, err)
+		c.nodeDone(ctx, n, observe.OpInfo, start, err)
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/quorumlock/quorumlock/clock"
 	"github.com/quorumlock/quorumlock/internal/testcluster"
 	"github.com/quorumlock/quorumlock/redlock"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // queued returns how many waiters the lock key's queue holds on server s.
@@ -161,8 +162,8 @@ func TestClient_Lock_handOff(t *testing.T) {
 	// The waiter's clock stands still, so it tries only when woken.
 	fake := clock.NewFake(time.Now())
 	var attempts atomic.Int32
-	waiting := c.client(t, redlock.WithClock(fake), redlock.WithMetrics(redlock.Metrics{
-		Attempt: func(context.Context, string, redlock.AttemptOutcome) { attempts.Add(1) },
+	waiting := c.client(t, redlock.WithClock(fake), redlock.WithMetrics(observe.Metrics{
+		Attempt: func(context.Context, string, observe.AttemptOutcome) { attempts.Add(1) },
 	}))
 	got := make(chan *redlock.Lock, 1)
 	go func() {
@@ -207,15 +208,16 @@ func TestClient_Lock_handOffQuarantined(t *testing.T) {
 	holding := c.client(t)
 	holder, err := holding.TryLock(ctx, "quarantined")
 	require.NoError(t, err)
+	require.NoError(t, holding.Close()) // every node has answered before the restarts
 	for _, s := range c.Servers[:2] {
 		require.NoError(t, s.Restart()) // with its data: the holder's key survives; up for 0s
 	}
 
 	var attempts, probes atomic.Int32
-	waiting := c.client(t, redlock.WithMetrics(redlock.Metrics{
-		Attempt: func(context.Context, string, redlock.AttemptOutcome) { attempts.Add(1) },
-		NodeLatency: func(_ context.Context, _ string, op redlock.Op, _ time.Duration) {
-			if op == redlock.OpInfo {
+	waiting := c.client(t, redlock.WithMetrics(observe.Metrics{
+		Attempt: func(context.Context, string, observe.AttemptOutcome) { attempts.Add(1) },
+		NodeLatency: func(_ context.Context, _ string, op observe.Op, _ time.Duration) {
+			if op == observe.OpInfo {
 				probes.Add(1)
 			}
 		},
@@ -232,9 +234,11 @@ func TestClient_Lock_handOffQuarantined(t *testing.T) {
 	}()
 	// The waiter's scripts meet NOSCRIPT on the restarted nodes, which it
 	// then probes; and it offers to take a hand-off on every node.
-	require.Eventually(t, func() bool {
+	if !assert.Eventually(t, func() bool {
 		return probes.Load() >= 2 && offered(c, "quarantined")
-	}, 20*time.Second, 5*time.Millisecond, "waiting for the waiter's probes and its offer on every node")
+	}, time.Minute, 5*time.Millisecond, "waiting for the waiter's probes and its offer on every node") {
+		t.Fatalf("after a minute: %d probes, %d attempts, offers on every node: %v", probes.Load(), attempts.Load(), offered(c, "quarantined"))
+	}
 	before := attempts.Load()
 	require.NoError(t, holder.Unlock(ctx))
 	// Two hand-offs of three come from nodes up for 0s: the waiter tries

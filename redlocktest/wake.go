@@ -8,6 +8,7 @@ import (
 
 	"github.com/quorumlock/quorumlock/clock"
 	"github.com/quorumlock/quorumlock/redlock"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // checkWake: of two clients on one node, one holds a lock and the other
@@ -36,8 +37,8 @@ func checkWake(t *testing.T, e *env) {
 	holder := newClient()
 	fake := clock.NewFake(time.Now())
 	var attempts atomic.Int64
-	waiter := newClient(redlock.WithClock(fake), redlock.WithMetrics(redlock.Metrics{
-		Attempt: func(context.Context, string, redlock.AttemptOutcome) { attempts.Add(1) },
+	waiter := newClient(redlock.WithClock(fake), redlock.WithMetrics(observe.Metrics{
+		Attempt: func(context.Context, string, observe.AttemptOutcome) { attempts.Add(1) },
 	}))
 
 	const name = "conformance-wake"

@@ -202,18 +202,17 @@ func (s *Server) restart(forget bool) error {
 	if forget {
 		s.mr.FlushAll()
 	}
-	if err := s.mr.Restart(); err != nil {
-		return fmt.Errorf("testcluster: restarting %s: %w", s.addr, err)
-	}
-	s.hook() // a restarted miniredis has a new server, without the hook
-	if err := s.flushScripts(); err != nil {
-		return err
-	}
+	// As a real restart: the new run id and start are what every command
+	// after it sees.
 	s.mu.Lock()
 	s.boot = s.clock.Now()
 	s.newRunID()
 	s.mu.Unlock()
-	return nil
+	if err := s.mr.Restart(); err != nil {
+		return fmt.Errorf("testcluster: restarting %s: %w", s.addr, err)
+	}
+	s.hook() // a restarted miniredis has a new server, without the hook
+	return s.flushScripts()
 }
 
 func (s *Server) flushScripts() error {
