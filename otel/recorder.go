@@ -26,7 +26,7 @@ const (
 	numAttempt  = int(observe.AttemptFailed) + 1
 	numOutcome  = int(observe.OutcomeUnknown) + 1
 	numLoss     = int(observe.LossNotRenewed) + 1
-	numOp       = int(observe.OpRights) + 1
+	numOp       = int(observe.OpSlots) + 1
 	numErrClass = int(observe.ErrorClassOther) + 1
 )
 

@@ -327,10 +327,8 @@ func errOrNone(err error) error {
 // and out of quarantine (see [Client.admit]).
 func (l *Lock) acquireOn(ctx context.Context, i int, n *Node, args []any) error {
 	sent, sentC := time.Now(), l.cfg.clock.Now()
-	start := l.client.nodeStart()
-	a, err := n.acquire(ctx, l.keys, args)
+	a, err := l.client.acquire(ctx, n, l.keys, args)
 	granted, pttl := a.granted, a.pttl
-	l.client.nodeDone(ctx, n, observe.OpAcquire, start, err)
 	l.gate.setAnswer(i, err != nil || granted, a.counter, pttl)
 	if err == nil && !granted {
 		l.client.clocks.seen(i, a.at, l.cfg.clock.Now())
@@ -363,11 +361,11 @@ type answer struct {
 	at      int64         // if not granted, the server's time, in ms since 1970
 }
 
-// acquire runs the acquiring script (see acquire.lua for its replies).
-func (n *Node) acquire(ctx context.Context, keys []string, args []any) (answer, error) {
-	reply, _, err := n.run(ctx, acquireScript, keys, args)
+// acquire runs the acquiring script on n (see acquire.lua for its replies).
+func (c *Client) acquire(ctx context.Context, n *Node, keys []string, args []any) (answer, error) {
+	reply, _, err := c.call(ctx, n, command{op: observe.OpAcquire, script: acquireScript, keys: keys, args: args})
 	if err != nil {
-		return answer{}, n.nodeErr(err)
+		return answer{}, err
 	}
 	if v, isInt := reply.(int64); isInt && v == 1 {
 		return answer{granted: true}, nil

@@ -34,11 +34,9 @@ func (l *Lock) drawFence(r *quorum.Round) error {
 
 // raiseOn is phase two on node i.
 func (l *Lock) raiseOn(ctx context.Context, _ int, n *Node, args []any) error {
-	start := l.client.nodeStart()
-	reply, _, err := n.run(ctx, fenceScript, l.keys, args)
-	l.client.nodeDone(ctx, n, observe.OpFence, start, err)
+	reply, _, err := l.client.call(ctx, n, command{op: observe.OpFence, script: fenceScript, keys: l.keys, args: args})
 	if err != nil {
-		return n.nodeErr(err)
+		return err
 	}
 	switch v, isInt := reply.(int64); {
 	case isInt && v == 1:

@@ -280,10 +280,7 @@ func (l *Lock) Unlock(ctx context.Context) error {
 	c := l.client
 	trust := l.cfg.clock.Now().Before(until) // sent within validity
 	r, oc := l.round(ctx, l.releaseArgs, func(ctx context.Context, _ int, n *Node, args []any) error {
-		start := c.nodeStart()
-		err := n.compare(ctx, releaseScript, l.keys, args, trust)
-		c.nodeDone(ctx, n, observe.OpRelease, start, err)
-		return err
+		return c.compare(ctx, n, command{op: observe.OpRelease, script: releaseScript, keys: l.keys, args: args}, trust)
 	})
 	ok, err := r.Wait(ctx, c.quorum)
 	defer c.finish(r, oc) // after r is read below
@@ -304,11 +301,9 @@ func (l *Lock) Unlock(ctx context.Context) error {
 // extendOn extends the lock on node i, and notes whether the node had lost
 // the key, so that it can be healed.
 func (l *Lock) extendOn(ctx context.Context, i int, n *Node, args []any) error {
-	start := l.client.nodeStart()
-	reply, _, err := n.run(ctx, extendScript, l.keys, args)
-	l.client.nodeDone(ctx, n, observe.OpExtend, start, err)
+	reply, _, err := l.client.call(ctx, n, command{op: observe.OpExtend, script: extendScript, keys: l.keys, args: args})
 	if err != nil {
-		return n.nodeErr(err)
+		return err
 	}
 	v, isInt := reply.(int64)
 	l.gate.setAbsent(i, isInt && v == 0)
@@ -343,26 +338,25 @@ func (l *Lock) heal(r *quorum.Round) {
 		if !l.gate.absent(i) {
 			return nil
 		}
-		start := c.nodeStart()
-		_, _, err := n.run(ctx, healScript, l.keys, args)
-		c.nodeDone(ctx, n, observe.OpHeal, start, err)
+		_, _, err := c.call(ctx, n, command{op: observe.OpHeal, script: healScript, keys: l.keys, args: args})
 		return err
 	})
 	c.finish(hr, oc)
 }
 
-// compare runs an owner-checking script s on the node: nil if it acted,
+// compare runs an owner-checking script on n, as cmd says: nil if it acted,
 // errNotOwner if the node does not hold the token. A copy resent after an
 // earlier one's reply was lost that finds no token returns nil if trust is
 // true and the server still knew the script (it did not restart in
 // between, so the earlier copy removed the token), and errUnconfirmed
 // otherwise: the earlier copy may have acted, or a restart lost the token.
-func (n *Node) compare(ctx context.Context, s *script, keys []string, args []any, trust bool) error {
-	reply, how, err := n.run(ctx, s, keys, args)
+func (c *Client) compare(ctx context.Context, n *Node, cmd command, trust bool) error {
+	reply, how, err := c.call(ctx, n, cmd)
 	resent := how != sentOnce
 	if err != nil {
-		return n.nodeErr(err)
+		return err
 	}
+	s := cmd.script
 	switch v, isInt := reply.(int64); {
 	case isInt && v == 1:
 		return nil

@@ -210,8 +210,8 @@ func staleConn(err error) bool {
 // command wraps ErrAuth, and a database the server cannot select wraps
 // ErrInvalidArgument, so that callers can tell configuration from outage.
 func (n *Node) nodeErr(err error) error {
-	if err == nil {
-		return nil
+	if err == nil || alreadyNodeErr(n, err) {
+		return err
 	}
 	switch redisClass(err) {
 	case classAuth:

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/quorumlock/quorumlock/quorum"
 	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
@@ -75,12 +74,9 @@ func (c *Client) stopWaiting(w *waiter, keys ...string) {
 	if !w.queued || len(keys) == 0 {
 		return
 	}
-	oc := newOpContext(context.Background(), c.cfg.nodeTimeout)
 	args := perNode(len(c.nodes), []any{w.idArg, c.goneArg}, nil)
-	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
-		start := c.nodeStart()
-		_, _, err := c.nodes[i].run(ctx, leaveScript, keys, args.of(i))
-		c.nodeDone(ctx, c.nodes[i], observe.OpLeave, start, err)
+	r, oc := c.everyNode(context.Background(), c.cfg.nodeTimeout, func(ctx context.Context, i int, n *Node) error {
+		_, _, err := c.call(ctx, n, command{op: observe.OpLeave, script: leaveScript, keys: keys, args: args.of(i)})
 		return err
 	})
 	c.finish(r, oc)

@@ -241,9 +241,7 @@ func (l *Lock) undo(stays bool) {
 		if !l.gate.mayHold(i) {
 			return nil
 		}
-		start := c.nodeStart()
-		_, err := n.evalSource(ctx, releaseScript, l.keys, args)
-		c.nodeDone(ctx, n, observe.OpRelease, start, err)
+		_, _, err := c.call(ctx, n, command{op: observe.OpRelease, script: releaseScript, keys: l.keys, args: args, source: true})
 		return err
 	})
 	c.bg.add()

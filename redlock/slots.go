@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/quorumlock/quorumlock/quorum"
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // sweepTries is how many of the slots that look free one sweep tries.
@@ -73,12 +73,10 @@ func (c *Client) readSlots(ctx context.Context, cfg *config, name string, keys [
 	}
 	args := perNode(len(c.nodes), base, nil)
 	states := make([][]int64, len(c.nodes)) // each written by its node's call, read once seen
-	oc := newOpContext(ctx, cfg.nodeTimeout)
-	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
-		n := c.nodes[i]
-		reply, _, err := n.run(ctx, slotsScript, keys, args.of(i))
+	r, oc := c.everyNode(ctx, cfg.nodeTimeout, func(ctx context.Context, i int, n *Node) error {
+		reply, _, err := c.call(ctx, n, command{op: observe.OpSlots, script: slotsScript, keys: keys, args: args.of(i)})
 		if err != nil {
-			return n.nodeErr(err)
+			return err
 		}
 		s, at, err := slotStates(reply, len(keys))
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quorumlock/quorumlock/quorum"
 	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
@@ -84,11 +83,8 @@ func (c *Client) readStatus(ctx context.Context, cfg *config, name string, keys 
 	for k, key := range keys {
 		sts[k] = &Status{Name: name, Key: key, Quorum: c.quorum, Nodes: make([]NodeStatus, len(c.nodes))}
 	}
-	oc := newOpContext(ctx, cfg.nodeTimeout)
-	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
-		start := c.nodeStart()
-		per := c.nodes[i].status(ctx, keys)
-		c.nodeDone(ctx, c.nodes[i], observe.OpStatus, start, per[0].Err)
+	r, oc := c.everyNode(ctx, cfg.nodeTimeout, func(ctx context.Context, i int, n *Node) error {
+		per := c.status(ctx, n, keys)
 		for k, ns := range per {
 			sts[k].Nodes[i] = ns
 		}
@@ -106,11 +102,11 @@ func (c *Client) readStatus(ctx context.Context, cfg *config, name string, keys 
 	return sts, nil
 }
 
-// status reads keys on the node: one NodeStatus for each, all with the
-// node's error if it could not be read.
-func (n *Node) status(ctx context.Context, keys []string) []NodeStatus {
+// status reads keys on n: one NodeStatus for each, all with the node's
+// error if it could not be read.
+func (c *Client) status(ctx context.Context, n *Node, keys []string) []NodeStatus {
 	out := make([]NodeStatus, len(keys))
-	reply, _, err := n.run(ctx, statusScript, keys, []any{nil})
+	reply, _, err := c.call(ctx, n, command{op: observe.OpStatus, script: statusScript, keys: keys, args: []any{nil}})
 	values, _ := reply.([]any)
 	if err == nil && len(values) != 2*len(keys) {
 		err = fmt.Errorf("unexpected reply %v to %s", reply, statusScript.name)

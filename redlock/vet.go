@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/quorumlock/quorumlock/quorum"
 	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
@@ -118,16 +117,9 @@ func (c *Client) Vet(ctx context.Context) ([]Finding, error) {
 	if ctx == nil {
 		return nil, invalid("nil context")
 	}
-	oc := newOpContext(ctx, c.cfg.nodeTimeout)
-	r := quorum.Go(oc, len(c.nodes), func(ctx context.Context, i int) error {
-		n := c.nodes[i]
-		start := c.nodeStart()
-		err := n.probe(ctx)
-		c.nodeDone(ctx, n, observe.OpInfo, start, err)
-		start = c.nodeStart()
-		rerr := n.probeRights(ctx)
-		c.nodeDone(ctx, n, observe.OpRights, start, rerr)
-		return errors.Join(err, rerr)
+	r, oc := c.everyNode(ctx, c.cfg.nodeTimeout, func(ctx context.Context, _ int, n *Node) error {
+		_, _, err := c.call(ctx, n, command{op: observe.OpInfo})
+		return errors.Join(err, c.probeRights(ctx, n))
 	})
 	for range r.Outcomes() {
 	}
@@ -205,9 +197,7 @@ func (c *Client) admit(ctx context.Context, i int, cfg *config, sent, sentC time
 	q := c.cfg.quarantine
 	st := n.state()
 	if st.suspect || (q > 0 && !st.denied && sent.Sub(st.upAt) < q) {
-		start := c.nodeStart()
-		err := n.probe(ctx) // its outcome is also in the node's state
-		c.nodeDone(ctx, n, observe.OpInfo, start, err)
+		_, _, _ = c.call(ctx, n, command{op: observe.OpInfo}) // its outcome is in the node's state
 		st = n.state()
 	}
 	if st.suspect {
@@ -287,9 +277,7 @@ func (c *Client) revet(n *Node) {
 	c.bg.goDo(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.nodeTimeout)
 		defer cancel()
-		start := c.nodeStart()
-		err := n.probe(ctx)
-		c.nodeDone(ctx, n, observe.OpInfo, start, err)
+		_, _, _ = c.call(ctx, n, command{op: observe.OpInfo})
 	})
 }
 

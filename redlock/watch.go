@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/quorumlock/quorumlock/redlock/observe"
 )
 
 // A node's restarts are told by its server's incarnation (see node.lua):
@@ -69,10 +71,10 @@ func (n *Node) couldNotSubscribe(err error) {
 // them, if its Conn is a [Subscriber]; it records a refusal for vetting
 // ([RiskNoNotify]), or that there was none. It returns a failure that is
 // not a refusal.
-func (n *Node) probeRights(ctx context.Context) error {
-	reply, _, err := n.run(ctx, rightsScript, nil, []any{nil})
+func (c *Client) probeRights(ctx context.Context, n *Node) error {
+	reply, _, err := c.call(ctx, n, command{op: observe.OpRights, script: rightsScript, args: []any{nil}})
 	if err != nil {
-		return n.nodeErr(err)
+		return err
 	}
 	var refusal error
 	if text, _ := reply.(string); text != "" {

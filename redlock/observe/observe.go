@@ -179,13 +179,15 @@ const (
 	OpStatus
 	// OpInfo: reading INFO, to vet a node or time its quarantine.
 	OpInfo
-	// OpRights: trying, for [Client.Vet], whether the client may publish
+	// OpRights: trying, for redlock.Client.Vet, whether the client may publish
 	// and subscribe on the waiters' channels.
 	OpRights
+	// OpSlots: reading a semaphore's slots.
+	OpSlots
 )
 
 var opNames = [...]string{OpAcquire: "acquire", OpFence: "fence", OpExtend: "extend", OpHeal: "heal",
-	OpRelease: "release", OpLeave: "leave", OpStatus: "status", OpInfo: "info", OpRights: "rights"}
+	OpRelease: "release", OpLeave: "leave", OpStatus: "status", OpInfo: "info", OpRights: "rights", OpSlots: "slots"}
 
 // String returns the operation's name: "acquire", "fence", "extend",
 // "heal", "release", "leave", "status" or "info".
