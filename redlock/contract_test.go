@@ -2,7 +2,6 @@ package redlock_test
 
 import (
 	"context"
-	"errors"
 	"net"
 	"reflect"
 	"sync"
@@ -226,18 +225,8 @@ func TestOption_scope(t *testing.T) {
 	})
 }
 
-func lockWith(c *redlock.Client, ctx context.Context) func(redlock.Option) error {
-	return func(o redlock.Option) error { _, err := c.Lock(ctx, "scoped", o); return err }
-}
-
 func tryLockWith(c *redlock.Client, ctx context.Context) func(redlock.Option) error {
 	return func(o redlock.Option) error { _, err := c.TryLock(ctx, "scoped", o); return err }
-}
-
-func doWith(c *redlock.Client, ctx context.Context) func(redlock.Option) error {
-	return func(o redlock.Option) error {
-		return c.Do(ctx, "scoped", func(context.Context) error { return errors.New("fn ran") }, o)
-	}
 }
 
 func statusWith(c *redlock.Client, ctx context.Context) func(redlock.Option) error {
