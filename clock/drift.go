@@ -5,6 +5,11 @@ import (
 	"time"
 )
 
+// DefaultDriftFactor is the share of a ttl allowed for clock drift between
+// a client and the nodes unless the client says otherwise: the Redlock
+// reference implementation's 1%.
+const DefaultDriftFactor = 0.01
+
 // precision is the allowance for Redis's 1 ms expiry resolution, counted
 // twice: once when the key is set, once when it is checked.
 const precision = 2 * time.Millisecond

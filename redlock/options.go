@@ -104,7 +104,7 @@ type config struct {
 func defaultConfig() config {
 	return config{
 		ttl:         10 * time.Second,
-		driftFactor: 0.01,
+		driftFactor: clock.DefaultDriftFactor,
 		retryMin:    50 * time.Millisecond,
 		retryMax:    250 * time.Millisecond,
 		clock:       clock.Real(),

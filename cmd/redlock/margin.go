@@ -14,10 +14,10 @@ import (
 // takes to notice and act. What is left of the validity before the margin
 // is when the hold renews the lock, and must leave room for that.
 
-// driftFactor is the clock drift allowance redlock run acquires with (the
+// driftFactor is the clock drift allowance redlock run acquires with: the
 // library's default, given explicitly so that the margin arithmetic here
-// is the library's).
-const driftFactor = 0.01
+// is the library's.
+const driftFactor = clock.DefaultDriftFactor
 
 // killSlack is how long before the end of the lock's validity SIGKILL is
 // sent at the latest: a tenth of the ttl, at least 100ms.
