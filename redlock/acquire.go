@@ -286,11 +286,10 @@ func (c *Client) attempt(ctx context.Context, cfg *config, name, key string, w *
 		ok, err = r.Wait(ctx, c.quorum)
 		what = fmt.Sprintf("raised its fence to %d", l.fence)
 	}
-	elapsed := cfg.clock.Since(start)
-	validity := validityAfter(cfg, elapsed)
+	until, elapsed, valid := heldUntil(cfg, start)
 	c.finish(r, oc)
-	if ok >= c.quorum && validity > 0 {
-		l.until = start.Add(elapsed + validity) // the end of the round plus the validity
+	if ok >= c.quorum && valid {
+		l.until = until
 		if h := w.handoffs(); h != nil {
 			h.disarm()
 		}

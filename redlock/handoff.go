@@ -195,12 +195,11 @@ func (c *Client) handedOver(h *handoff) *Lock {
 	if count < c.quorum {
 		return nil
 	}
-	elapsed := l.cfg.clock.Since(l.acquired)
-	validity := validityAfter(&l.cfg, elapsed)
-	if validity <= 0 {
+	until, _, valid := heldUntil(&l.cfg, l.acquired)
+	if !valid {
 		return nil
 	}
-	l.until = l.acquired.Add(elapsed + validity)
+	l.until = until
 	h.lock, h.over = nil, true
 	return l
 }

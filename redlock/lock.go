@@ -189,11 +189,10 @@ func (l *Lock) Extend(ctx context.Context) error {
 	r, oc := l.round(ctx, l.args[:2], l.extendOn)
 	ok, err := r.Wait(ctx, c.quorum)
 	defer c.finish(r, oc) // after r is read below
-	elapsed := cfg.clock.Since(start)
-	validity := validityAfter(cfg, elapsed)
+	until, elapsed, valid := heldUntil(cfg, start)
 	switch verdict, notOwners := l.judge(r, ok); {
-	case verdict == confirmed && validity > 0:
-		if err := l.extended(start.Add(elapsed + validity)); err != nil {
+	case verdict == confirmed && valid:
+		if err := l.extended(until); err != nil {
 			return err
 		}
 		l.heal(r)

@@ -379,6 +379,17 @@ func (c *config) holdMargin() time.Duration {
 	return c.ttl / 10
 }
 
+// heldUntil is the one home of a lock's deadline: for a round of
+// acquisition or extension begun at start and ended now, by c's clock, it
+// returns until when the lock is held (the end of the round plus the
+// validity it leaves, that is start plus the ttl less the drift), how long
+// the round took, and whether any validity is left.
+func heldUntil(c *config, start time.Time) (until time.Time, elapsed time.Duration, ok bool) {
+	elapsed = c.clock.Since(start)
+	validity := validityAfter(c, elapsed)
+	return start.Add(elapsed + validity), elapsed, validity > 0
+}
+
 // validityAfter is the validity left by an acquisition that took elapsed.
 func validityAfter(c *config, elapsed time.Duration) time.Duration {
 	return clock.Validity(c.ttl, elapsed, c.driftFactor)
