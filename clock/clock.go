@@ -1,7 +1,12 @@
 // Package clock is where quorumlock reads time for the algorithm: the
-// validity of a lock, the timing of renewals and retries. The one other use
-// of time is the deadline of each network call (the node timeout), which
-// sockets take from the system clock through a context's deadline.
+// validity of a lock, the timing of renewals and retries, a waiter's place,
+// the quarantine of a node whose restart the client saw. The library reads
+// the system clock directly only where time is compared with something
+// outside the client, which a test's fake clock must not bend: the deadline
+// of each network call (the node timeout), which sockets take from the
+// system clock through a context's deadline; when a node's INFO was read
+// and a command sent, compared with the server's uptime; how often a node
+// is vetted again; and the latency it reports to observers.
 //
 // [Real] uses Go's monotonic clock readings, so elapsed times measured with
 // [Clock.Since] on a value taken from [Clock.Now] are immune to wall-clock
